@@ -1,0 +1,46 @@
+"""The citizen's profile: data given once, pre-filling every application."""
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+CITIZEN_ID_VALIDATOR = RegexValidator(
+    r"^\d{12}$", _("Số định danh cá nhân (CCCD) gồm đúng 12 chữ số.")
+)
+PHONE_VALIDATOR = RegexValidator(
+    r"^(\+84|0)\d{9,10}$", _("Số điện thoại gồm 10-11 chữ số, bắt đầu bằng 0 hoặc +84.")
+)
+
+# Fields copied into a dossier's applicant snapshot at submission.
+SNAPSHOT_FIELDS = ("full_name", "id_number", "date_of_birth", "phone", "email", "address")
+
+
+class CitizenProfile(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="citizen_profile"
+    )
+    full_name = models.CharField(_("họ và tên"), max_length=255)
+    id_number = models.CharField(
+        _("số định danh cá nhân"), max_length=12, unique=True, validators=[CITIZEN_ID_VALIDATOR]
+    )
+    date_of_birth = models.DateField(_("ngày sinh"), null=True, blank=True)
+    phone = models.CharField(
+        _("số điện thoại"), max_length=16, blank=True, validators=[PHONE_VALIDATOR]
+    )
+    email = models.EmailField(_("thư điện tử"), blank=True)
+    address = models.CharField(_("địa chỉ"), max_length=255, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("hồ sơ công dân")
+        verbose_name_plural = _("hồ sơ công dân")
+
+    def __str__(self):
+        return self.full_name
+
+    def snapshot(self) -> dict:
+        data = {name: getattr(self, name) for name in SNAPSHOT_FIELDS}
+        data["date_of_birth"] = self.date_of_birth.isoformat() if self.date_of_birth else ""
+        return data

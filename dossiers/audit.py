@@ -1,0 +1,174 @@
+"""The append-only audit trail: writing events into each dossier's hash chain, and verifying it.
+
+Each event's hash is SHA-256 over a canonical JSON of its content plus the previous event's hash,
+so editing, deleting or reordering any event breaks the chain from that point on. The dossier row
+keeps the chain head (`event_seq`, `audit_head`), written in the same transaction as the event, so
+removing the newest events is detected too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from .models import Dossier, DossierEvent
+
+
+def _canonical_time(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def event_hash(event: DossierEvent) -> str:
+    content = {
+        "dossier": event.dossier_id,
+        "seq": event.seq,
+        "event_type": event.event_type,
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "actor": event.actor_id,
+        "actor_name": event.actor_name,
+        "role": event.role,
+        "agency": event.agency_id,
+        "created_at": _canonical_time(event.created_at),
+        "ip": event.ip or "",
+        "note": event.note,
+        "data": event.data,
+        "prev_hash": event.prev_hash,
+    }
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def append_event(
+    dossier: Dossier,
+    *,
+    event_type: str,
+    at: dt.datetime,
+    actor=None,
+    role: str = "",
+    agency=None,
+    ip: str | None = None,
+    note: str = "",
+    data: dict | None = None,
+    from_status: str = "",
+    to_status: str = "",
+) -> DossierEvent:
+    """Append one event to the dossier's chain; the caller holds the dossier row lock and saves
+    the dossier afterwards (its `event_seq` and `audit_head` are advanced here)."""
+    event = DossierEvent(
+        dossier=dossier,
+        seq=dossier.event_seq + 1,
+        event_type=event_type,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor,
+        actor_name=_display_name(actor),
+        role=role,
+        agency=agency,
+        # Microseconds survive every backend, so the hash recomputes exactly after a round-trip.
+        created_at=at.astimezone(dt.UTC),
+        ip=ip or None,
+        note=note,
+        data=_json_safe(data or {}),
+        prev_hash=dossier.audit_head,
+    )
+    event.hash = event_hash(event)
+    event.save()
+    dossier.event_seq = event.seq
+    dossier.audit_head = event.hash
+    return event
+
+
+def append_event_locked(dossier_id: int, **kwargs) -> DossierEvent:
+    """Append an event that is not an action (a read, a slip): lock, append, advance the head.
+
+    The head is written with update() so no version bump and no history row is made for a read.
+    """
+    with transaction.atomic():
+        dossier = Dossier.objects.select_for_update().get(pk=dossier_id)
+        event = append_event(dossier, **kwargs)
+        Dossier.objects.filter(pk=dossier_id).update(
+            event_seq=dossier.event_seq, audit_head=dossier.audit_head
+        )
+    return event
+
+
+def _display_name(user) -> str:
+    if user is None:
+        return ""
+    profile = getattr(user, "citizen_profile", None) if hasattr(user, "citizen_profile") else None
+    return (profile.full_name if profile else "") or user.get_full_name() or user.get_username()
+
+
+def _json_safe(value):
+    """Round-trip through JSON so the stored value and the hashed value are identical."""
+    return json.loads(json.dumps(value, default=str, ensure_ascii=False))
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    dossier_id: int
+    dossier_code: str | None
+    seq: int | None
+    event_id: int | None
+    reason: str
+
+    def __str__(self):
+        where = self.dossier_code or f"#{self.dossier_id}"
+        at = f" event #{self.event_id} (seq {self.seq})" if self.event_id else ""
+        return f"dossier {where}{at}: {self.reason}"
+
+
+def verify_chain(dossier: Dossier, events: Iterable[DossierEvent]) -> ChainProblem | None:
+    """The first problem in one dossier's chain, or None when it verifies."""
+
+    def problem(reason, event=None):
+        return ChainProblem(
+            dossier.pk,
+            dossier.code,
+            event.seq if event else None,
+            event.pk if event else None,
+            reason,
+        )
+
+    prev_hash, expected_seq = "", 1
+    for event in events:
+        if event.seq != expected_seq:
+            return problem(f"sequence jumps from {expected_seq - 1} to {event.seq}", event)
+        if event.prev_hash != prev_hash:
+            return problem("previous-hash link broken", event)
+        if event_hash(event) != event.hash:
+            return problem("content does not match its hash (edited)", event)
+        prev_hash, expected_seq = event.hash, expected_seq + 1
+    if expected_seq - 1 != dossier.event_seq or prev_hash != dossier.audit_head:
+        return problem(
+            f"chain ends at seq {expected_seq - 1} but the dossier records head seq "
+            f"{dossier.event_seq} (events removed or head altered)"
+        )
+    return None
+
+
+def verify_dossier(dossier: Dossier) -> ChainProblem | None:
+    return verify_chain(dossier, dossier.events.order_by("seq"))
+
+
+def verify_all(batch_size: int = 2000) -> Iterator[ChainProblem]:
+    """Walk every chain, streaming events in dossier order; yields the first problem per dossier."""
+    dossiers = Dossier.objects.only("id", "code", "event_seq", "audit_head").order_by("id")
+    events = DossierEvent.objects.order_by("dossier_id", "seq").iterator(chunk_size=batch_size)
+    pending = next(events, None)
+    for dossier in dossiers.iterator(chunk_size=batch_size):
+        chain = []
+        while pending is not None and pending.dossier_id < dossier.pk:
+            pending = next(events, None)  # events of a vanished dossier cannot exist (PROTECT)
+        while pending is not None and pending.dossier_id == dossier.pk:
+            chain.append(pending)
+            pending = next(events, None)
+        found = verify_chain(dossier, chain)
+        if found:
+            yield found

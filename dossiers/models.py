@@ -1,0 +1,617 @@
+"""Agencies, procedures, dossiers, attachments, the audit event log and the working calendar.
+
+Models hold data and invariants of a single row; every write that changes a dossier goes through
+`dossiers.services`.
+"""
+
+import secrets
+
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
+from simple_history.models import HistoricalRecords
+
+from .workflow import (
+    BACK_TO_REQUESTER,
+    CLOCK_RUNNING_STATUSES,
+    EDGES,
+    NATIONAL_STATUS_CODE,
+    TERMINAL_STATUSES,
+    Action,
+    EventType,
+    Role,
+    Status,
+    sources_of,
+)
+from .worktime import TimeUnit
+
+AGENCY_CODE_VALIDATOR = RegexValidator(
+    r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$",
+    _("Mã định danh cơ quan theo QCVN 102 có dạng 000.00.00.H27."),
+)
+
+
+class Agency(models.Model):
+    class Level(models.TextChoices):
+        PROVINCE = "province", _("Cấp tỉnh")
+        COMMUNE = "commune", _("Cấp xã")
+
+    code = models.CharField(
+        _("mã định danh"), max_length=13, unique=True, validators=[AGENCY_CODE_VALIDATOR]
+    )
+    name = models.CharField(_("tên cơ quan"), max_length=255)
+    one_stop_unit = models.CharField(_("bộ phận một cửa"), max_length=255, blank=True)
+    level = models.CharField(_("cấp"), max_length=16, choices=Level.choices)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("cơ quan cấp trên"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    address = models.CharField(_("địa chỉ"), max_length=255, blank=True)
+    phone = models.CharField(_("điện thoại"), max_length=32, blank=True)
+    email = models.EmailField(_("thư điện tử"), blank=True)
+    administrative_code = models.CharField(_("mã đơn vị hành chính"), max_length=8, blank=True)
+    code_is_fictitious = models.BooleanField(
+        _("mã định danh giả định (dữ liệu mẫu)"),
+        default=False,
+        help_text=_("Đánh dấu khi mã chưa được cơ quan có thẩm quyền cấp/xác minh."),
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("cơ quan")
+        verbose_name_plural = _("cơ quan")
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.name
+
+
+class Procedure(models.Model):
+    class SupplementPolicy(models.TextChoices):
+        RESTART = "restart", _("Tính lại thời hạn khi nhận đủ hồ sơ")
+        PAUSE = "pause", _("Tạm dừng thời hạn trong thời gian chờ bổ sung")
+
+    code = models.CharField(_("mã thủ tục"), max_length=32, unique=True)
+    name = models.CharField(_("tên thủ tục"), max_length=512)
+    name_en = models.CharField(_("tên tiếng Anh"), max_length=512, blank=True)
+    sector = models.CharField(_("lĩnh vực"), max_length=128)
+    competent_level = models.CharField(
+        _("cấp có thẩm quyền"), max_length=16, choices=Agency.Level.choices
+    )
+    time_limit_value = models.PositiveIntegerField(_("thời hạn giải quyết"))
+    time_limit_unit = models.CharField(
+        _("đơn vị thời hạn"),
+        max_length=16,
+        choices=TimeUnit.choices,
+        default=TimeUnit.WORKING_DAYS,
+        help_text=_('"Trả ngay trong ngày" = 0 ngày làm việc.'),
+    )
+    time_limit_note = models.TextField(_("ghi chú thời hạn"), blank=True)
+    supplement_policy = models.CharField(
+        _("khi yêu cầu bổ sung trong quá trình xử lý"),
+        max_length=16,
+        choices=SupplementPolicy.choices,
+        default=SupplementPolicy.RESTART,
+    )
+    fee_vnd = models.PositiveBigIntegerField(
+        _("phí, lệ phí (đồng)"), null=True, blank=True, help_text=_("Để trống nếu chưa xác định.")
+    )
+    fee_note = models.TextField(_("ghi chú phí, lệ phí"), blank=True)
+    fee_due_later = models.BooleanField(
+        _("nộp nghĩa vụ tài chính trước khi nhận kết quả"), default=False
+    )
+    result_description = models.TextField(_("kết quả thực hiện"), blank=True)
+    legal_basis = models.JSONField(_("căn cứ pháp lý"), default=list, blank=True)
+    confidence = models.CharField(
+        _("độ tin cậy dữ liệu"),
+        max_length=16,
+        blank=True,
+        help_text=_("V = đã đối chiếu nguồn; M = chưa xác minh đầy đủ."),
+    )
+    sources = models.JSONField(_("nguồn dữ liệu"), default=list, blank=True)
+    active = models.BooleanField(_("đang áp dụng"), default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("thủ tục hành chính")
+        verbose_name_plural = _("thủ tục hành chính")
+        ordering = ["sector", "name"]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+
+class Channel(models.IntegerChoices):
+    COUNTER = 1, _("Trực tiếp")
+    ONLINE = 2, _("Trực tuyến")
+    POSTAL = 3, _("Bưu chính")
+
+
+class ProcedureDocument(models.Model):
+    """One paper of a procedure's dossier (thành phần hồ sơ)."""
+
+    class Kind(models.TextChoices):
+        SUBMIT = "submit", _("Nộp")
+        PRESENT = "present", _("Xuất trình")
+        ONLINE_FORM = "online_form", _("Biểu mẫu điện tử")
+
+    procedure = models.ForeignKey(
+        Procedure, on_delete=models.CASCADE, related_name="documents", verbose_name=_("thủ tục")
+    )
+    name = models.TextField(_("tên giấy tờ"))
+    kind = models.CharField(
+        _("hình thức"), max_length=16, choices=Kind.choices, default=Kind.SUBMIT
+    )
+    required = models.BooleanField(_("bắt buộc"), default=True)
+    condition = models.CharField(_("trường hợp áp dụng"), max_length=255, blank=True)
+    channels = models.JSONField(
+        _("kênh áp dụng"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "Danh sách kênh (1 trực tiếp, 2 trực tuyến, 3 bưu chính); để trống = mọi kênh."
+        ),
+    )
+    originals = models.PositiveSmallIntegerField(_("bản chính"), default=0)
+    certified_copies = models.PositiveSmallIntegerField(_("bản sao chứng thực"), default=0)
+    copies = models.PositiveSmallIntegerField(_("bản sao"), default=0)
+    copies_note = models.CharField(_("số lượng (nguyên văn)"), max_length=255, blank=True)
+    allowed_types = models.JSONField(
+        _("định dạng tệp cho phép"), default=list, blank=True, help_text='["pdf", "jpg", "png"]'
+    )
+    order = models.PositiveSmallIntegerField(_("thứ tự"), default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("thành phần hồ sơ")
+        verbose_name_plural = _("thành phần hồ sơ")
+        ordering = ["procedure", "order", "id"]
+
+    def __str__(self):
+        return self.name[:80]
+
+    def applies_to(self, channel: int) -> bool:
+        return not self.channels or channel in self.channels
+
+    def must_be_uploaded(self, channel: int) -> bool:
+        """Required papers that are handed in (not only shown) for this channel."""
+        return self.required and self.kind == self.Kind.SUBMIT and self.applies_to(channel)
+
+
+class ProcedureField(models.Model):
+    """One question of the applicant form generated for a procedure."""
+
+    class Type(models.TextChoices):
+        TEXT = "text", _("Văn bản ngắn")
+        TEXTAREA = "textarea", _("Văn bản dài")
+        DATE = "date", _("Ngày")
+        NUMBER = "number", _("Số")
+        CHOICE = "choice", _("Lựa chọn")
+        CHECKBOX = "checkbox", _("Đánh dấu")
+        EMAIL = "email", _("Thư điện tử")
+        PHONE = "phone", _("Số điện thoại")
+        ID_NUMBER = "id_number", _("Số định danh cá nhân")
+
+    procedure = models.ForeignKey(
+        Procedure, on_delete=models.CASCADE, related_name="fields", verbose_name=_("thủ tục")
+    )
+    key = models.SlugField(_("khóa"), max_length=64)
+    label = models.CharField(_("nhãn"), max_length=255)
+    type = models.CharField(_("kiểu"), max_length=16, choices=Type.choices, default=Type.TEXT)
+    required = models.BooleanField(_("bắt buộc"), default=True)
+    choices = models.JSONField(_("các lựa chọn"), default=list, blank=True)
+    help_text = models.CharField(_("hướng dẫn"), max_length=255, blank=True)
+    profile_source = models.CharField(
+        _("điền sẵn từ hồ sơ cá nhân"),
+        max_length=32,
+        blank=True,
+        help_text=_("Tên trường của hồ sơ công dân dùng để điền sẵn, ví dụ full_name."),
+    )
+    order = models.PositiveSmallIntegerField(_("thứ tự"), default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("trường biểu mẫu")
+        verbose_name_plural = _("trường biểu mẫu")
+        ordering = ["procedure", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["procedure", "key"], name="unique_field_key")
+        ]
+
+    def __str__(self):
+        return self.label
+
+
+class Membership(models.Model):
+    """An official's role at one agency; the role names the Django group holding its permissions."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(
+        _("vai trò"),
+        max_length=16,
+        choices=[(r.value, r.label) for r in Role if r != Role.CITIZEN],
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("phân quyền cán bộ")
+        verbose_name_plural = _("phân quyền cán bộ")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "agency", "role"], name="unique_membership")
+        ]
+
+    def __str__(self):
+        return f"{self.user} · {self.get_role_display()} · {self.agency}"
+
+
+class CalendarDay(models.Model):
+    """An admin-announced exception to the usual Monday-Friday + public holiday calendar."""
+
+    class Kind(models.TextChoices):
+        DAY_OFF = "day_off", _("Ngày nghỉ bổ sung")
+        WORKING_DAY = "working_day", _("Ngày làm bù")
+
+    date = models.DateField(_("ngày"), unique=True)
+    kind = models.CharField(_("loại"), max_length=16, choices=Kind.choices)
+    reason = models.CharField(_("lý do / văn bản"), max_length=255)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("ngày nghỉ / làm bù")
+        verbose_name_plural = _("lịch làm việc")
+        ordering = ["-date"]
+
+    def __str__(self):
+        return f"{self.date:%d/%m/%Y} {self.get_kind_display()}"
+
+
+class DossierQuerySet(models.QuerySet):
+    def clock_running(self):
+        return self.filter(status__in=CLOCK_RUNNING_STATUSES)
+
+    def overdue(self, now):
+        """Past the legal due date and not finished. Judged against the original due date."""
+        return self.clock_running().filter(original_due_at__lt=now)
+
+    def due_soon(self, now, calendar):
+        return self.clock_running().filter(
+            original_due_at__gte=now, original_due_at__lte=calendar.due_soon_threshold(now)
+        )
+
+
+def new_lookup_key() -> str:
+    # No 0/O/1/I/L: the key is typed from a printed receipt.
+    alphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+    return "".join(secrets.choice(alphabet) for _i in range(10))
+
+
+def _fsm_action(action: str):
+    """A django-fsm transition for `action`, with sources and target read from EDGES."""
+    targets = {e.target for e in EDGES if e.action == action}
+    (target,) = targets
+    if target == BACK_TO_REQUESTER:
+        target = RETURN_VALUE(Status.SUBMITTED, Status.PROCESSING)
+
+        def fire(self):
+            return self.supplement_return_status
+    else:
+
+        def fire(self):
+            return None
+
+    fire.__name__ = action
+    fire.__doc__ = f"FSM transition for the '{action}' action (fired only by dossiers.services)."
+    return transition(field="status", source=sources_of(action), target=target)(fire)
+
+
+class Dossier(ConcurrentTransitionMixin, models.Model):
+    class Outcome(models.TextChoices):
+        GRANTED = "granted", _("Giải quyết")
+        DENIED = "denied", _("Từ chối giải quyết")
+
+    class Delivery(models.TextChoices):
+        COUNTER = "counter", _("Trực tiếp tại bộ phận một cửa")
+        POST = "post", _("Qua dịch vụ bưu chính")
+        ELECTRONIC = "electronic", _("Trực tuyến (bản điện tử)")
+
+    class Rating(models.TextChoices):
+        VERY_SATISFIED = "very_satisfied", _("Rất hài lòng")
+        SATISFIED = "satisfied", _("Hài lòng")
+        UNSATISFIED = "unsatisfied", _("Không hài lòng")
+
+    code = models.CharField(_("mã hồ sơ"), max_length=32, unique=True, null=True, blank=True)
+    procedure = models.ForeignKey(
+        Procedure, on_delete=models.PROTECT, related_name="dossiers", verbose_name=_("thủ tục")
+    )
+    receiving_agency = models.ForeignKey(
+        Agency,
+        on_delete=models.PROTECT,
+        related_name="received_dossiers",
+        verbose_name=_("cơ quan tiếp nhận"),
+    )
+    competent_agency = models.ForeignKey(
+        Agency,
+        on_delete=models.PROTECT,
+        related_name="competent_dossiers",
+        verbose_name=_("cơ quan giải quyết"),
+    )
+    applicant_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="dossiers",
+        verbose_name=_("tài khoản người nộp"),
+        help_text=_("Để trống với người nộp trực tiếp không có tài khoản."),
+    )
+    applicant = models.JSONField(
+        _("thông tin người nộp"),
+        default=dict,
+        help_text=_("Bản chụp thông tin người nộp tại thời điểm nộp hồ sơ."),
+    )
+    form_data = models.JSONField(_("nội dung tờ khai"), default=dict, blank=True)
+    channel = models.PositiveSmallIntegerField(
+        _("kênh nộp"), choices=Channel.choices, default=Channel.ONLINE
+    )
+    status = FSMField(
+        _("trạng thái"), max_length=32, choices=Status.choices, default=Status.DRAFT, protected=True
+    )
+    # Bumped by every action: forms carry it so a stale page gets "changed meanwhile".
+    version = models.PositiveIntegerField(default=0)
+
+    created_at = models.DateTimeField(_("tạo lúc"))
+    submitted_at = models.DateTimeField(_("nộp lúc"), null=True, blank=True)
+    received_at = models.DateTimeField(_("tiếp nhận lúc"), null=True, blank=True)
+    clock_started_at = models.DateTimeField(_("bắt đầu tính thời hạn"), null=True, blank=True)
+    due_at = models.DateTimeField(_("hẹn trả kết quả"), null=True, blank=True)
+    original_due_at = models.DateTimeField(
+        _("hạn giải quyết theo quy định"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Hạn theo thời hạn của thủ tục (kể cả tạm dừng/tính lại); không đổi khi hẹn lại."
+        ),
+    )
+    resolved_at = models.DateTimeField(_("có kết quả lúc"), null=True, blank=True)
+    returned_at = models.DateTimeField(_("trả kết quả lúc"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("kết thúc lúc"), null=True, blank=True)
+
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_dossiers",
+        verbose_name=_("chuyên viên xử lý"),
+    )
+    outcome = models.CharField(_("kết quả"), max_length=16, choices=Outcome.choices, blank=True)
+    result_delivery = models.CharField(
+        _("hình thức trả kết quả"), max_length=16, choices=Delivery.choices, blank=True
+    )
+    supplement_return_status = models.CharField(max_length=32, choices=Status.choices, blank=True)
+    requested_documents = models.JSONField(_("giấy tờ yêu cầu bổ sung"), default=list, blank=True)
+    supplement_requests = models.PositiveSmallIntegerField(_("số lần yêu cầu bổ sung"), default=0)
+    rescheduled_at = models.DateTimeField(_("hẹn lại lúc"), null=True, blank=True)
+
+    lookup_key = models.CharField(_("mã tra cứu"), max_length=16, default=new_lookup_key)
+    rating = models.CharField(_("đánh giá"), max_length=16, choices=Rating.choices, blank=True)
+    rating_comment = models.TextField(_("ý kiến"), blank=True)
+    rated_at = models.DateTimeField(_("đánh giá lúc"), null=True, blank=True)
+
+    # Head of the audit hash chain, kept in the same transaction as the events.
+    event_seq = models.PositiveIntegerField(default=0)
+    audit_head = models.CharField(max_length=64, blank=True)
+
+    history = HistoricalRecords(excluded_fields=["version", "event_seq", "audit_head"])
+    objects = DossierQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("hồ sơ")
+        verbose_name_plural = _("hồ sơ")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["receiving_agency", "status", "original_due_at"]),
+            models.Index(fields=["competent_agency", "status", "original_due_at"]),
+            models.Index(fields=["applicant_user", "-created_at"]),
+            models.Index(fields=["status", "original_due_at"]),
+        ]
+        permissions = [(f"{action}_dossier", f"Can {action} dossier") for action in Action.values]
+
+    def __str__(self):
+        return self.code or f"#{self.pk} ({self.get_status_display()})"
+
+    @property
+    def national_status_code(self) -> int | None:
+        return NATIONAL_STATUS_CODE[self.status]
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    def is_overdue(self, now) -> bool:
+        return (
+            self.status in CLOCK_RUNNING_STATUSES
+            and self.original_due_at is not None
+            and now > self.original_due_at
+        )
+
+    def is_due_soon(self, now, calendar) -> bool:
+        return (
+            self.status in CLOCK_RUNNING_STATUSES
+            and self.original_due_at is not None
+            and calendar.is_due_soon(self.original_due_at, now)
+        )
+
+    @property
+    def applicant_name(self) -> str:
+        return self.applicant.get("full_name", "")
+
+    # FSM transitions, one per status-changing action; sources/targets come from workflow.EDGES.
+    submit = _fsm_action(Action.SUBMIT)
+    intake = _fsm_action(Action.INTAKE)
+    receive = _fsm_action(Action.RECEIVE)
+    refuse = _fsm_action(Action.REFUSE)
+    request_supplement = _fsm_action(Action.REQUEST_SUPPLEMENT)
+    supplement = _fsm_action(Action.SUPPLEMENT)
+    assign = _fsm_action(Action.ASSIGN)
+    propose = _fsm_action(Action.PROPOSE)
+    send_back = _fsm_action(Action.SEND_BACK)
+    approve = _fsm_action(Action.APPROVE)
+    request_payment = _fsm_action(Action.REQUEST_PAYMENT)
+    record_payment = _fsm_action(Action.RECORD_PAYMENT)
+    return_result = _fsm_action(Action.RETURN_RESULT)
+    withdraw = _fsm_action(Action.WITHDRAW)
+    stop = _fsm_action(Action.STOP)
+
+
+class ClockPause(models.Model):
+    """A stretch during which the dossier's clock did not run (supplement, financial duty)."""
+
+    class Reason(models.TextChoices):
+        SUPPLEMENT = "supplement", _("Chờ bổ sung hồ sơ")
+        PAYMENT = "payment", _("Chờ thực hiện nghĩa vụ tài chính")
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="pauses")
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    working_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Thời gian làm việc trong khoảng tạm dừng (giây).")
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("khoảng tạm dừng")
+        verbose_name_plural = _("khoảng tạm dừng")
+        ordering = ["started_at"]
+
+    def __str__(self):
+        return f"{self.get_reason_display()} {self.started_at:%d/%m/%Y %H:%M}"
+
+
+def attachment_path(instance, filename):
+    # Generated names only: the uploaded name is kept in original_name, never used on disk.
+    return f"dossiers/{instance.dossier_id}/{secrets.token_hex(16)}"
+
+
+class Attachment(models.Model):
+    class Purpose(models.TextChoices):
+        APPLICATION = "application", _("Hồ sơ nộp")
+        SUPPLEMENT = "supplement", _("Bổ sung")
+        RESULT = "result", _("Kết quả")
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="attachments")
+    document = models.ForeignKey(
+        ProcedureDocument,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="attachments",
+        verbose_name=_("thành phần hồ sơ"),
+    )
+    purpose = models.CharField(
+        _("mục đích"), max_length=16, choices=Purpose.choices, default=Purpose.APPLICATION
+    )
+    file = models.FileField(upload_to=attachment_path, blank=True)
+    paper_original_seen = models.BooleanField(
+        _("đã kiểm tra bản giấy"),
+        default=False,
+        help_text=_("Nộp tại quầy: cán bộ đã kiểm tra bản giấy, không có bản điện tử."),
+    )
+    original_name = models.CharField(_("tên tệp gốc"), max_length=255, blank=True)
+    size = models.PositiveBigIntegerField(_("dung lượng"), default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    content_type = models.CharField(_("loại nội dung"), max_length=128, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("tài liệu")
+        verbose_name_plural = _("tài liệu")
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return self.original_name or str(self.document)
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("audit events are append-only")
+
+    def delete(self):
+        raise TypeError("audit events are append-only")
+
+
+class DossierEvent(models.Model):
+    """One audited action on a dossier. Append-only; chained by hash per dossier (see audit.py)."""
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="events")
+    seq = models.PositiveIntegerField(_("số thứ tự"))
+    event_type = models.CharField(_("sự kiện"), max_length=64, choices=EventType.choices)
+    from_status = models.CharField(_("từ trạng thái"), max_length=32, blank=True)
+    to_status = models.CharField(_("sang trạng thái"), max_length=32, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    actor_name = models.CharField(_("người thực hiện"), max_length=255, blank=True)
+    role = models.CharField(_("vai trò"), max_length=16, blank=True)
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, null=True, related_name="+")
+    created_at = models.DateTimeField(_("thời điểm"))
+    ip = models.GenericIPAddressField(_("địa chỉ IP"), null=True, blank=True)
+    note = models.TextField(_("ghi chú"), blank=True)
+    data = models.JSONField(_("dữ liệu"), default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("nhật ký hồ sơ")
+        verbose_name_plural = _("nhật ký hồ sơ")
+        ordering = ["dossier_id", "seq"]
+        constraints = [models.UniqueConstraint(fields=["dossier", "seq"], name="unique_event_seq")]
+        indexes = [
+            models.Index(fields=["created_at", "id"]),
+            models.Index(fields=["event_type", "created_at"]),
+            models.Index(fields=["actor", "created_at"]),
+            models.Index(fields=["agency", "created_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.dossier_id}#{self.seq} {self.event_type}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError("audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("audit events are append-only")
+
+
+class DossierCodeSequence(models.Model):
+    """Last number used per receiving agency per day (Vietnam date); never goes back."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    day = models.DateField()
+    last = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "day"], name="unique_code_sequence")
+        ]
+
+    def __str__(self):
+        return f"{self.agency_id} {self.day:%y%m%d} {self.last}"
