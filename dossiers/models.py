@@ -106,6 +106,14 @@ class Procedure(models.Model):
     fee_due_later = models.BooleanField(
         _("nộp nghĩa vụ tài chính trước khi nhận kết quả"), default=False
     )
+    channels = models.JSONField(
+        _("kênh tiếp nhận"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "Danh sách kênh (1 trực tiếp, 2 trực tuyến, 3 bưu chính); để trống = mọi kênh."
+        ),
+    )
     result_description = models.TextField(_("kết quả thực hiện"), blank=True)
     legal_basis = models.JSONField(_("căn cứ pháp lý"), default=list, blank=True)
     confidence = models.CharField(
@@ -125,6 +133,9 @@ class Procedure(models.Model):
 
     def __str__(self):
         return f"{self.code} {self.name}"
+
+    def accepts(self, channel: int) -> bool:
+        return not self.channels or channel in self.channels
 
 
 class Channel(models.IntegerChoices):

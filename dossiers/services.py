@@ -526,6 +526,10 @@ def dossier_create_draft(
         raise Forbidden()
     if not procedure.active:
         raise ValidationFailed(fields={"procedure": [_("Thủ tục không còn áp dụng.")]})
+    if not procedure.accepts(channel):
+        raise ValidationFailed(
+            fields={"procedure": [_("Thủ tục này không tiếp nhận hồ sơ qua kênh đã chọn.")]}
+        )
     if receiving_agency.level != Agency.Level.COMMUNE and procedure.competent_level == "commune":
         raise ValidationFailed(fields={"agency": [_("Vui lòng chọn nơi tiếp nhận cấp xã.")]})
     cleaned = validate_form_data(procedure, form_data or {}, partial=True)
@@ -659,8 +663,8 @@ def dossier_intake(
     `papers_seen` lists the procedure documents whose paper originals the officer checked; scans
     can be added afterwards with `attachment_add`.
     """
-    if channel not in (Channel.COUNTER, Channel.POSTAL):
-        raise ValidationFailed(fields={"channel": [_("Kênh nộp không hợp lệ.")]})
+    if channel not in (Channel.COUNTER, Channel.POSTAL) or not procedure.accepts(channel):
+        raise ValidationFailed(fields={"channel": [_("Kênh nộp không hợp lệ cho thủ tục này.")]})
     if Role.RECEPTION not in roles_at(actor.user, {agency.pk}):
         raise Forbidden(_("Chỉ cán bộ một cửa của cơ quan này được tiếp nhận hồ sơ tại quầy."))
     snapshot = clean_applicant(applicant)

@@ -1,0 +1,175 @@
+"""Fixtures: a province with two communes, a procedure, the people, and one factory per state."""
+
+import datetime as dt
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+
+from citizens.models import CitizenProfile
+from dossiers import scenarios
+from dossiers.models import Agency, Membership, Procedure, ProcedureDocument, ProcedureField
+from dossiers.services import Actor
+from dossiers.worktime import VN_TZ
+from dossiers.workflow import Role
+
+User = get_user_model()
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def province(db):
+    return Agency.objects.create(code="000.00.00.H27", name="UBND thành phố Hải Phòng", level="province")
+
+
+@pytest.fixture
+def commune(province):
+    return Agency.objects.create(
+        code="000.01.27.H27", name="UBND xã Vĩnh Bảo", level="commune", parent=province
+    )
+
+
+@pytest.fixture
+def other_commune(province):
+    return Agency.objects.create(
+        code="000.02.27.H27", name="UBND phường Hồng Bàng", level="commune", parent=province
+    )
+
+
+def _procedure(code, **kwargs):
+    defaults = dict(
+        name="Thủ tục cấp Giấy xác nhận tình trạng hôn nhân",
+        sector="Hộ tịch",
+        competent_level="commune",
+        time_limit_value=3,
+        time_limit_unit="working_days",
+        fee_vnd=15000,
+    )
+    defaults.update(kwargs)
+    procedure = Procedure.objects.create(code=code, **defaults)
+    ProcedureDocument.objects.create(
+        procedure=procedure, name="Tờ khai cấp Giấy xác nhận tình trạng hôn nhân", required=True,
+        originals=1, order=1,
+    )
+    ProcedureDocument.objects.create(
+        procedure=procedure, name="Giấy tờ chứng minh nơi cư trú", required=False, copies=1, order=2,
+    )
+    ProcedureDocument.objects.create(
+        procedure=procedure, name="Căn cước công dân", required=True, kind="present", order=3,
+    )
+    ProcedureField.objects.create(
+        procedure=procedure, key="full_name", label="Họ và tên", profile_source="full_name", order=1
+    )
+    ProcedureField.objects.create(
+        procedure=procedure, key="purpose", label="Mục đích sử dụng", type="choice",
+        choices=["Kết hôn", "Khác"], order=2,
+    )
+    return procedure
+
+
+@pytest.fixture
+def procedure(db):
+    return _procedure("1.004873")
+
+
+@pytest.fixture
+def paused_procedure(db):
+    return _procedure("1.004837", name="Thủ tục đăng ký giám hộ", supplement_policy="pause")
+
+
+@pytest.fixture
+def fee_later_procedure(db):
+    return _procedure("1.013978", name="Đăng ký đất đai lần đầu", time_limit_value=17, fee_due_later=True)
+
+
+def _user(username, **extra):
+    return User.objects.create_user(username=username, password="onestop-test", **extra)
+
+
+@pytest.fixture
+def citizen(db):
+    user = _user("citizen", email="citizen@example.vn")
+    CitizenProfile.objects.create(
+        user=user, full_name="Nguyễn Văn An", id_number="031090001234", phone="0912345678",
+        email="citizen@example.vn", address="Thôn Đông, xã Vĩnh Bảo, Hải Phòng",
+        date_of_birth=dt.date(1990, 5, 17),
+    )
+    return user
+
+
+@pytest.fixture
+def citizen2(db):
+    user = _user("citizen2")
+    CitizenProfile.objects.create(user=user, full_name="Trần Thị Bình", id_number="031095004321")
+    return user
+
+
+def _official(username, agency, *roles):
+    user = _user(username, first_name=username.title())
+    for role in roles:
+        Membership.objects.create(user=user, agency=agency, role=role)
+    return user
+
+
+@pytest.fixture
+def reception(commune):
+    return _official("reception", commune, Role.RECEPTION)
+
+
+@pytest.fixture
+def specialist(commune):
+    return _official("specialist", commune, Role.SPECIALIST)
+
+
+@pytest.fixture
+def leader(commune):
+    return _official("leader", commune, Role.LEADER)
+
+
+@pytest.fixture
+def reception2(other_commune):
+    return _official("reception2", other_commune, Role.RECEPTION)
+
+
+@pytest.fixture
+def specialist2(commune):
+    return _official("specialist2", commune, Role.SPECIALIST)
+
+
+@pytest.fixture
+def supervisor(province):
+    return _official("supervisor", province, Role.SUPERVISOR)
+
+
+@pytest.fixture
+def cast(citizen, reception, specialist, leader):
+    return scenarios.Cast(citizen=citizen, reception=reception, specialist=specialist, leader=leader)
+
+
+@pytest.fixture
+def make_dossier(cast, procedure, commune):
+    """make_dossier(status, procedure=..., times=[...]) walks a new dossier there via services."""
+
+    def factory(status, *, procedure=procedure, agency=commune, times=None):
+        return scenarios.make_dossier(
+            status, cast=cast, procedure=procedure, agency=agency, times=times
+        )
+
+    return factory
+
+
+def actor(user):
+    return Actor(user=user, ip="203.0.113.7")
+
+
+def vn(year, month, day, hour=9, minute=0):
+    """An aware datetime in Vietnam time."""
+    return dt.datetime(year, month, day, hour, minute, tzinfo=VN_TZ)
