@@ -1,0 +1,57 @@
+# onestop — the two commands: `make run` and `make test` (see README).
+# uv (pinned, from PyPI) installs the locked dependencies of uv.lock into .venv.
+
+PYTHON ?= python3.11
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
+
+.PHONY: run test lint install install-dev system-deps system-deps-test diagram clean
+
+run: install system-deps
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py seed_demo
+	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install-dev system-deps-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+$(UV):
+	@$(PYTHON) -c "import ensurepip, venv" 2>/dev/null || { \
+	  echo "Python's venv module is missing: install it with 'apt-get install python3-venv' (or python3.11-venv)."; exit 1; }
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+install: $(UV)
+	$(UV) sync --locked --no-dev
+
+install-dev: $(UV)
+	$(UV) sync --locked
+
+system-deps:
+	@bash .ci/system-deps runtime
+
+system-deps-test:
+	@bash .ci/system-deps test
+
+# The state diagram of docs/, generated from the FSM transitions (django-fsm's graph_transitions).
+diagram: install-dev
+	DEBUG=1 $(PY) manage.py graph_transitions dossiers.Dossier -o docs/state-diagram.dot
+	@command -v dot >/dev/null && dot -Tsvg docs/state-diagram.dot -o docs/state-diagram.svg || \
+	  echo "graphviz 'dot' not installed: docs/state-diagram.svg not refreshed"
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache
