@@ -49,7 +49,8 @@ system-deps-test:
 
 # The state diagram of docs/, generated from the FSM transitions (django-fsm's graph_transitions).
 diagram: install-dev
-	DEBUG=1 $(PY) manage.py graph_transitions dossiers.Dossier -o docs/state-diagram.dot
+	DEBUG=1 $(PY) manage.py describe_workflow > docs/workflow.md
+	DEBUG=1 $(PY) manage.py graph_transitions dossiers.Dossier.status > docs/state-diagram.dot
 	@command -v dot >/dev/null && dot -Tsvg docs/state-diagram.dot -o docs/state-diagram.svg || \
 	  echo "graphviz 'dot' not installed: docs/state-diagram.svg not refreshed"
 

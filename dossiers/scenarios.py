@@ -180,7 +180,7 @@ def step(dossier: Dossier, action: str, cast: Cast) -> Dossier:
 def walk(
     dossier: Dossier, target: str, cast: Cast, *, times: list[dt.datetime] | None = None
 ) -> Dossier:
-    """Advance `dossier` along PATH to `target`; `times`, if given, are the instants of the steps."""
+    """Advance `dossier` along PATH to `target`; `times` (optional) are the steps' instants."""
     route = []
     status = target
     while status != dossier.status:

@@ -10,8 +10,8 @@ from citizens.models import CitizenProfile
 from dossiers import scenarios
 from dossiers.models import Agency, Membership, Procedure, ProcedureDocument, ProcedureField
 from dossiers.services import Actor
-from dossiers.worktime import VN_TZ
 from dossiers.workflow import Role
+from dossiers.worktime import VN_TZ
 
 User = get_user_model()
 
@@ -29,7 +29,9 @@ def _test_settings(settings, tmp_path):
 
 @pytest.fixture
 def province(db):
-    return Agency.objects.create(code="000.00.00.H27", name="UBND thành phố Hải Phòng", level="province")
+    return Agency.objects.create(
+        code="000.00.00.H27", name="UBND thành phố Hải Phòng", level="province"
+    )
 
 
 @pytest.fixture
@@ -58,21 +60,36 @@ def _procedure(code, **kwargs):
     defaults.update(kwargs)
     procedure = Procedure.objects.create(code=code, **defaults)
     ProcedureDocument.objects.create(
-        procedure=procedure, name="Tờ khai cấp Giấy xác nhận tình trạng hôn nhân", required=True,
-        originals=1, order=1,
+        procedure=procedure,
+        name="Tờ khai cấp Giấy xác nhận tình trạng hôn nhân",
+        required=True,
+        originals=1,
+        order=1,
     )
     ProcedureDocument.objects.create(
-        procedure=procedure, name="Giấy tờ chứng minh nơi cư trú", required=False, copies=1, order=2,
+        procedure=procedure,
+        name="Giấy tờ chứng minh nơi cư trú",
+        required=False,
+        copies=1,
+        order=2,
     )
     ProcedureDocument.objects.create(
-        procedure=procedure, name="Căn cước công dân", required=True, kind="present", order=3,
+        procedure=procedure,
+        name="Căn cước công dân",
+        required=True,
+        kind="present",
+        order=3,
     )
     ProcedureField.objects.create(
         procedure=procedure, key="full_name", label="Họ và tên", profile_source="full_name", order=1
     )
     ProcedureField.objects.create(
-        procedure=procedure, key="purpose", label="Mục đích sử dụng", type="choice",
-        choices=["Kết hôn", "Khác"], order=2,
+        procedure=procedure,
+        key="purpose",
+        label="Mục đích sử dụng",
+        type="choice",
+        choices=["Kết hôn", "Khác"],
+        order=2,
     )
     return procedure
 
@@ -89,7 +106,9 @@ def paused_procedure(db):
 
 @pytest.fixture
 def fee_later_procedure(db):
-    return _procedure("1.013978", name="Đăng ký đất đai lần đầu", time_limit_value=17, fee_due_later=True)
+    return _procedure(
+        "1.013978", name="Đăng ký đất đai lần đầu", time_limit_value=17, fee_due_later=True
+    )
 
 
 def _user(username, **extra):
@@ -100,8 +119,12 @@ def _user(username, **extra):
 def citizen(db):
     user = _user("citizen", email="citizen@example.vn")
     CitizenProfile.objects.create(
-        user=user, full_name="Nguyễn Văn An", id_number="031090001234", phone="0912345678",
-        email="citizen@example.vn", address="Thôn Đông, xã Vĩnh Bảo, Hải Phòng",
+        user=user,
+        full_name="Nguyễn Văn An",
+        id_number="031090001234",
+        phone="0912345678",
+        email="citizen@example.vn",
+        address="Thôn Đông, xã Vĩnh Bảo, Hải Phòng",
         date_of_birth=dt.date(1990, 5, 17),
     )
     return user
@@ -153,7 +176,9 @@ def supervisor(province):
 
 @pytest.fixture
 def cast(citizen, reception, specialist, leader):
-    return scenarios.Cast(citizen=citizen, reception=reception, specialist=specialist, leader=leader)
+    return scenarios.Cast(
+        citizen=citizen, reception=reception, specialist=specialist, leader=leader
+    )
 
 
 @pytest.fixture

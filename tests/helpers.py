@@ -18,7 +18,11 @@ def role_user(role, people):
 def user_for(action, status, people):
     """Someone who may fire `action` in `status`, else someone who may fire it in some status."""
     edge = edge_for(action, status)
-    roles = sorted(edge.roles) if edge else sorted({r for e in EDGES if e.action == action for r in e.roles})
+    roles = (
+        sorted(edge.roles)
+        if edge
+        else sorted({r for e in EDGES if e.action == action for r in e.roles})
+    )
     if action == Action.REQUEST_SUPPLEMENT:
         roles = [Role.RECEPTION if status == Status.SUBMITTED else Role.SPECIALIST]
     if action == Action.WITHDRAW:
@@ -32,13 +36,18 @@ def fire(action, dossier: Dossier, user, people, **overrides):
     if action == Action.SUPPLEMENT and dossier.status == Status.SUPPLEMENT_REQUESTED:
         for doc_id in dossier.requested_documents:
             services.attachment_add(
-                actor=a, dossier=dossier, upload=pdf_upload(), purpose=Attachment.Purpose.SUPPLEMENT,
+                actor=a,
+                dossier=dossier,
+                upload=pdf_upload(),
+                purpose=Attachment.Purpose.SUPPLEMENT,
                 document=procedure.documents.get(pk=doc_id),
             )
         dossier = Dossier.objects.get(pk=dossier.pk)
     if action == Action.PROPOSE and dossier.status == Status.PROCESSING:
         services.attachment_add(
-            actor=a, dossier=dossier, upload=pdf_upload("ket-qua.pdf"),
+            actor=a,
+            dossier=dossier,
+            upload=pdf_upload("ket-qua.pdf"),
             purpose=Attachment.Purpose.RESULT,
         )
         dossier = Dossier.objects.get(pk=dossier.pk)
@@ -67,4 +76,6 @@ def _later_due(dossier):
     calendar = WorkCalendar.current()
     if dossier.due_at is None:
         return dt.datetime(2030, 1, 2, 16, 0, tzinfo=calendar.tz)
-    return calendar.closing(calendar.next_working_day(dossier.due_at.astimezone(calendar.tz).date()))
+    return calendar.closing(
+        calendar.next_working_day(dossier.due_at.astimezone(calendar.tz).date())
+    )

@@ -1,5 +1,7 @@
 """The audit trail is append-only and its per-dossier hash chain exposes any tampering."""
 
+from itertools import pairwise
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
@@ -30,7 +32,7 @@ def test_a_handled_dossier_verifies(make_dossier):
     events = list(dossier.events.order_by("seq"))
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert events[0].prev_hash == ""
-    assert all(later.prev_hash == earlier.hash for earlier, later in zip(events, events[1:]))
+    assert all(later.prev_hash == earlier.hash for earlier, later in pairwise(events))
     assert verify_dossier(dossier) is None
     call_command("verify_audit")
 
@@ -51,10 +53,12 @@ def test_edited_event_is_detected(make_dossier, capsys):
 def test_edited_event_data_is_detected(make_dossier):
     dossier = make_dossier(Status.RECEIVED)
     target = dossier.events.get(event_type="dossier.received")
-    raw(f"UPDATE {TABLE} SET created_at = created_at + INTERVAL '1 hour' WHERE id = %s"
-        if is_postgres() else
-        f"UPDATE {TABLE} SET created_at = datetime(created_at, '+1 hour') WHERE id = %s",
-        [target.pk])
+    raw(
+        f"UPDATE {TABLE} SET created_at = created_at + INTERVAL '1 hour' WHERE id = %s"
+        if is_postgres()
+        else f"UPDATE {TABLE} SET created_at = datetime(created_at, '+1 hour') WHERE id = %s",
+        [target.pk],
+    )
     assert verify_dossier(Dossier.objects.get(pk=dossier.pk)).event_id == target.pk
 
 
@@ -105,10 +109,16 @@ def test_the_application_refuses_to_change_events(make_dossier):
 def test_database_trigger_refuses_update_and_delete(make_dossier):
     dossier = make_dossier(Status.SUBMITTED)
     event = dossier.events.first()
-    for sql in (f"UPDATE {TABLE} SET note = 'x' WHERE id = %s", f"DELETE FROM {TABLE} WHERE id = %s"):
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(sql, [event.pk])
+    for sql in (
+        f"UPDATE {TABLE} SET note = 'x' WHERE id = %s",
+        f"DELETE FROM {TABLE} WHERE id = %s",
+    ):
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, [event.pk])
     assert verify_dossier(dossier) is None
 
 

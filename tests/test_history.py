@@ -31,7 +31,10 @@ def test_citizen_profile_changes_are_recorded(citizen):
     profile = citizen.citizen_profile
     profile.phone = "0987000111"
     profile.save()
-    assert [h.phone for h in profile.history.order_by("history_date")] == ["0912345678", "0987000111"]
+    assert [h.phone for h in profile.history.order_by("history_date")] == [
+        "0912345678",
+        "0987000111",
+    ]
 
 
 def test_attachments_have_history(make_dossier):

@@ -10,14 +10,19 @@ from dossiers.workflow import Status
 from .conftest import actor
 
 APPLICANT = {
-    "full_name": "Phạm Thị Đào", "id_number": "031185001111", "phone": "0901234567",
+    "full_name": "Phạm Thị Đào",
+    "id_number": "031185001111",
+    "phone": "0901234567",
     "address": "Thôn Nam, xã Vĩnh Bảo",
 }
 
 
 def intake(user, procedure, agency, **overrides):
     kwargs = dict(
-        actor=actor(user), procedure=procedure, agency=agency, applicant=APPLICANT,
+        actor=actor(user),
+        procedure=procedure,
+        agency=agency,
+        applicant=APPLICANT,
         form_data={"full_name": APPLICANT["full_name"], "purpose": "Kết hôn"},
         papers_seen=[d.pk for d in procedure.documents.filter(required=True, kind="submit")],
     )
@@ -35,7 +40,11 @@ def test_walk_in_dossier_is_received_at_once(reception, procedure, commune):
     assert dossier.due_at and dossier.received_at
     assert dossier.attachments.filter(paper_original_seen=True).count() == 1
     event = dossier.events.get()
-    assert (event.event_type, event.from_status, event.to_status) == ("dossier.intake", "", "received")
+    assert (event.event_type, event.from_status, event.to_status) == (
+        "dossier.intake",
+        "",
+        "received",
+    )
 
 
 def test_intake_needs_reception_of_that_agency(specialist, reception2, procedure, commune):

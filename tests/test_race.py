@@ -48,7 +48,9 @@ def test_receive_and_refuse_race(make_dossier, reception, round_):
     outcomes = _race(
         dossier,
         lambda d: services.dossier_receive(actor=actor(reception), dossier=d),
-        lambda d: services.dossier_refuse(actor=actor(reception), dossier=d, reason="Sai thẩm quyền"),
+        lambda d: services.dossier_refuse(
+            actor=actor(reception), dossier=d, reason="Sai thẩm quyền"
+        ),
     )
     assert sorted(map(str, outcomes)) == ["changed", "ok"]
     fresh = Dossier.objects.get(pk=dossier.pk)
@@ -65,4 +67,6 @@ def test_same_action_twice_applies_once(make_dossier, leader):
         lambda d: services.dossier_approve(actor=actor(leader), dossier=d),
     )
     assert sorted(map(str, outcomes)) == ["changed", "ok"]
-    assert Dossier.objects.get(pk=dossier.pk).events.filter(event_type="dossier.approved").count() == 1
+    assert (
+        Dossier.objects.get(pk=dossier.pk).events.filter(event_type="dossier.approved").count() == 1
+    )

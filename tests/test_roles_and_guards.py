@@ -5,7 +5,13 @@ import datetime as dt
 import pytest
 
 from dossiers import services
-from dossiers.errors import ChangedMeanwhile, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from dossiers.errors import (
+    ChangedMeanwhile,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    ValidationFailed,
+)
 from dossiers.models import Attachment, Dossier, ProcedureDocument
 from dossiers.scenarios import pdf_upload
 from dossiers.workflow import Status
@@ -16,8 +22,10 @@ from .conftest import actor
 
 def unchanged(dossier):
     fresh = Dossier.objects.get(pk=dossier.pk)
-    return fresh.status == dossier.status and fresh.version == dossier.version and (
-        fresh.events.count() == dossier.event_seq
+    return (
+        fresh.status == dossier.status
+        and fresh.version == dossier.version
+        and (fresh.events.count() == dossier.event_seq)
     )
 
 
@@ -39,10 +47,15 @@ def unchanged(dossier):
         (Status.RETURNED, "dossier_rate", "citizen2", NotFound),
     ],
 )
-def test_role_refusals(status, call, who, error, make_dossier, request, citizen2, reception2, supervisor):
+def test_role_refusals(
+    status, call, who, error, make_dossier, request, citizen2, reception2, supervisor
+):
     dossier = make_dossier(status)
     user = request.getfixturevalue(who)
-    kwargs = {"dossier_return_result": {"delivery": "counter"}, "dossier_rate": {"rating": "satisfied"}}
+    kwargs = {
+        "dossier_return_result": {"delivery": "counter"},
+        "dossier_rate": {"rating": "satisfied"},
+    }
     with pytest.raises(error) as raised:
         getattr(services, call)(actor=actor(user), dossier=dossier, **kwargs.get(call, {}))
     assert str(raised.value.message)  # always a message for the user
@@ -164,10 +177,15 @@ def test_intake_supplement_goes_back_to_submitted(make_dossier, reception, citiz
         services.dossier_supplement(actor=actor(citizen), dossier=dossier)
     assert raised.value.fields["documents"] == [document.name]
     services.attachment_add(
-        actor=actor(citizen), dossier=dossier, upload=pdf_upload(), document=document,
+        actor=actor(citizen),
+        dossier=dossier,
+        upload=pdf_upload(),
+        document=document,
         purpose=Attachment.Purpose.SUPPLEMENT,
     )
-    back = services.dossier_supplement(actor=actor(citizen), dossier=Dossier.objects.get(pk=dossier.pk))
+    back = services.dossier_supplement(
+        actor=actor(citizen), dossier=Dossier.objects.get(pk=dossier.pk)
+    )
     assert back.status == Status.SUBMITTED
     assert back.requested_documents == []
     assert back.due_at is None  # the clock has not started: nothing received yet
@@ -179,7 +197,10 @@ def test_propose_needs_a_result_document_and_reasons_for_denial(make_dossier, sp
         services.dossier_propose(actor=actor(specialist), dossier=dossier, outcome="granted")
     assert "result" in raised.value.fields
     services.attachment_add(
-        actor=actor(specialist), dossier=dossier, upload=pdf_upload(), purpose=Attachment.Purpose.RESULT
+        actor=actor(specialist),
+        dossier=dossier,
+        upload=pdf_upload(),
+        purpose=Attachment.Purpose.RESULT,
     )
     dossier = Dossier.objects.get(pk=dossier.pk)
     with pytest.raises(ValidationFailed) as raised:
@@ -194,7 +215,9 @@ def test_propose_needs_a_result_document_and_reasons_for_denial(make_dossier, sp
 def test_reschedule_once_only(make_dossier, specialist):
     dossier = make_dossier(Status.PROCESSING)
     calendar = WorkCalendar.current()
-    new_due = calendar.closing(calendar.next_working_day(dossier.due_at.astimezone(calendar.tz).date()))
+    new_due = calendar.closing(
+        calendar.next_working_day(dossier.due_at.astimezone(calendar.tz).date())
+    )
     once = services.dossier_reschedule(
         actor=actor(specialist), dossier=dossier, new_due_at=new_due, reason="Cần xác minh."
     )
@@ -212,12 +235,15 @@ def test_reschedule_must_move_forward_into_office_hours(make_dossier, specialist
     dossier = make_dossier(Status.PROCESSING)
     with pytest.raises(ValidationFailed):
         services.dossier_reschedule(
-            actor=actor(specialist), dossier=dossier,
-            new_due_at=dossier.due_at - dt.timedelta(days=1), reason="Sớm hơn?",
+            actor=actor(specialist),
+            dossier=dossier,
+            new_due_at=dossier.due_at - dt.timedelta(days=1),
+            reason="Sớm hơn?",
         )
     calendar = WorkCalendar.current()
     night = dt.datetime.combine(
-        calendar.next_working_day(dossier.due_at.astimezone(calendar.tz).date()), dt.time(22, 0),
+        calendar.next_working_day(dossier.due_at.astimezone(calendar.tz).date()),
+        dt.time(22, 0),
         tzinfo=calendar.tz,
     )
     with pytest.raises(ValidationFailed):
@@ -233,7 +259,9 @@ def test_reschedule_refused_less_than_a_working_day_before_due(make_dossier, spe
     dossier = make_dossier(Status.PROCESSING)
     calendar = WorkCalendar.current()
     almost_due = dossier.due_at - dt.timedelta(hours=2)
-    new_due = calendar.closing(calendar.next_working_day(dossier.due_at.astimezone(calendar.tz).date()))
+    new_due = calendar.closing(
+        calendar.next_working_day(dossier.due_at.astimezone(calendar.tz).date())
+    )
     with clock.frozen(almost_due), pytest.raises(InvalidTransition):
         services.dossier_reschedule(
             actor=actor(specialist), dossier=dossier, new_due_at=new_due, reason="Muộn"
@@ -266,9 +294,12 @@ def test_expected_version_from_a_form(make_dossier, reception):
         services.dossier_receive(
             actor=actor(reception), dossier=dossier, expected_version=dossier.version - 1
         )
-    assert services.dossier_receive(
-        actor=actor(reception), dossier=dossier, expected_version=dossier.version
-    ).status == Status.RECEIVED
+    assert (
+        services.dossier_receive(
+            actor=actor(reception), dossier=dossier, expected_version=dossier.version
+        ).status
+        == Status.RECEIVED
+    )
 
 
 def test_reception_withdraws_only_walk_in_dossiers(make_dossier, reception, procedure, commune):
@@ -276,7 +307,9 @@ def test_reception_withdraws_only_walk_in_dossiers(make_dossier, reception, proc
     with pytest.raises(Forbidden):
         services.dossier_withdraw(actor=actor(reception), dossier=account_dossier, reason="Rút")
     walk_in = services.dossier_intake(
-        actor=actor(reception), procedure=procedure, agency=commune,
+        actor=actor(reception),
+        procedure=procedure,
+        agency=commune,
         applicant={"full_name": "Lê Thị Cúc", "id_number": "031180009999"},
         form_data={"full_name": "Lê Thị Cúc", "purpose": "Kết hôn"},
         papers_seen=[d.pk for d in procedure.documents.all()],

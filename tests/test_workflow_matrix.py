@@ -15,8 +15,11 @@ PAIRS = [(status, action) for status in Status.values for action in ACTION_SERVI
 @pytest.fixture
 def people(citizen, reception, specialist, specialist2, leader):
     return {
-        "citizen": citizen, "reception": reception, "specialist": specialist,
-        "specialist2": specialist2, "leader": leader,
+        "citizen": citizen,
+        "reception": reception,
+        "specialist": specialist,
+        "specialist2": specialist2,
+        "leader": leader,
     }
 
 
@@ -30,7 +33,9 @@ def test_status_action_pair(status, action, make_dossier, fee_later_procedure, p
 
     if edge is None:
         # A draft is the citizen's alone: for officials it does not exist (404, not 409).
-        expected_error = NotFound if status == Status.DRAFT and user != people["citizen"] else InvalidTransition
+        expected_error = (
+            NotFound if status == Status.DRAFT and user != people["citizen"] else InvalidTransition
+        )
         with pytest.raises(expected_error):
             fire(action, dossier, user, people)
         fresh = Dossier.objects.get(pk=dossier.pk)

@@ -119,14 +119,21 @@ def test_due_soon(now, soon):
 
 # --- deadlines on real dossiers --------------------------------------------------------------
 
-PROCESSING_TIMES = [vn(2026, 3, 2, 8), vn(2026, 3, 2, 8, 30), vn(2026, 3, 2, 9), vn(2026, 3, 2, 9, 30)]
+PROCESSING_TIMES = [
+    vn(2026, 3, 2, 8),
+    vn(2026, 3, 2, 8, 30),
+    vn(2026, 3, 2, 9),
+    vn(2026, 3, 2, 9, 30),
+]
 
 
 def _supplement_cycle(dossier, cast, specialist, asked_at, answered_at):
     with clock.frozen(asked_at):
         dossier = services.dossier_request_supplement(
-            actor=actor(specialist), dossier=dossier,
-            documents=[dossier.procedure.documents.first().pk], reason="Thiếu",
+            actor=actor(specialist),
+            dossier=dossier,
+            documents=[dossier.procedure.documents.first().pk],
+            reason="Thiếu",
         )
     assert dossier.status == Status.SUPPLEMENT_REQUESTED
     with clock.frozen(answered_at):
@@ -166,8 +173,10 @@ def test_overdue_and_due_soon_querysets(make_dossier, cast, specialist):
     waiting = make_dossier(Status.PROCESSING, times=PROCESSING_TIMES)
     with clock.frozen(vn(2026, 3, 3, 10)):
         waiting = services.dossier_request_supplement(
-            actor=actor(specialist), dossier=waiting,
-            documents=[waiting.procedure.documents.first().pk], reason="Thiếu",
+            actor=actor(specialist),
+            dossier=waiting,
+            documents=[waiting.procedure.documents.first().pk],
+            reason="Thiếu",
         )
     now = vn(2026, 3, 6, 9)
     assert list(Dossier.objects.overdue(now)) == [overdue]  # waiting for papers: clock stopped
@@ -176,13 +185,19 @@ def test_overdue_and_due_soon_querysets(make_dossier, cast, specialist):
     assert not Dossier.objects.due_soon(vn(2026, 3, 3, 9), CAL).exists()
 
 
-def test_payment_wait_does_not_count(make_dossier, cast, fee_later_procedure, specialist, reception):
+def test_payment_wait_does_not_count(
+    make_dossier, cast, fee_later_procedure, specialist, reception
+):
     dossier = make_dossier(Status.PROCESSING, procedure=fee_later_procedure, times=PROCESSING_TIMES)
     due_before = dossier.original_due_at
     with clock.frozen(vn(2026, 3, 3, 9)):
-        dossier = services.dossier_request_payment(actor=actor(specialist), dossier=dossier, amount_vnd=35000)
+        dossier = services.dossier_request_payment(
+            actor=actor(specialist), dossier=dossier, amount_vnd=35000
+        )
     with clock.frozen(vn(2026, 3, 4, 9)):
-        dossier = services.dossier_record_payment(actor=actor(reception), dossier=dossier, receipt_number="BL-9")
+        dossier = services.dossier_record_payment(
+            actor=actor(reception), dossier=dossier, receipt_number="BL-9"
+        )
     assert dossier.status == Status.PROCESSING
     assert dossier.original_due_at == CAL.add_working_seconds(due_before, 8 * 3600)
 

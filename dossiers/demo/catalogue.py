@@ -124,7 +124,7 @@ def load() -> dict:
 
 
 def _copy_counts(text: str) -> tuple[int, int, int]:
-    """(originals, certified copies, copies) from DVCQG wording such as '1 bản chính + 1 bản sao'."""
+    """(originals, certified copies, copies) from wording such as '1 bản chính + 1 bản sao'."""
     originals = certified = copies = 0
     for number, kind in re.findall(r"(\d+)\s*(bản chính|bản sao chứng thực|bản sao)", text):
         if kind == "bản chính":

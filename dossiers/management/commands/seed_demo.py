@@ -384,12 +384,9 @@ class DemoBuilder:
             )
         actions = ["assign"]
         if (
-            target in (Status.PROCESSING, Status.STOPPED)
-            or finished
-            or target == Status.PENDING_APPROVAL
-        ):
-            if rng.random() < 0.15 and target != Status.PROCESSING:
-                actions += ["request_supplement", "supplement"]
+            finished or target in (Status.STOPPED, Status.PENDING_APPROVAL)
+        ) and rng.random() < 0.15:
+            actions += ["request_supplement", "supplement"]
         if target == Status.SUPPLEMENT_REQUESTED:
             actions += ["request_supplement"]
         elif target == Status.AWAITING_PAYMENT:

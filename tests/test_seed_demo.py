@@ -1,0 +1,67 @@
+"""seed_demo builds a coherent demo with every status, and is idempotent."""
+
+import pytest
+from django.contrib.auth import authenticate, get_user_model
+from django.core.management import CommandError, call_command
+
+from dossiers.audit import verify_dossier
+from dossiers.models import Agency, Dossier, Procedure
+from dossiers.workflow import Status
+
+User = get_user_model()
+ACCOUNTS = [
+    "citizen",
+    "citizen2",
+    "reception",
+    "specialist",
+    "leader",
+    "reception2",
+    "supervisor",
+    "admin",
+]
+
+
+@pytest.fixture
+def seeded(db, settings):
+    call_command("seed_demo", "--force", "--dossiers", "40", stdout=None)
+
+
+def test_refuses_with_debug_off(db, settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("seed_demo")
+    assert not Dossier.objects.exists()
+
+
+def test_demo_content(seeded):
+    assert Agency.objects.filter(level="commune").count() == 3
+    assert Agency.objects.filter(code_is_fictitious=True).count() == 4
+    assert Procedure.objects.count() >= 12
+    birth = Procedure.objects.get(code="1.001193")
+    assert birth.time_limit_value == 0 and birth.confidence == "V" and birth.sources
+    assert Dossier.objects.count() == 40
+    mine = set(
+        Dossier.objects.filter(applicant_user__username="citizen").values_list("status", flat=True)
+    )
+    assert mine == set(Status.values)  # the demo citizen can see every status
+    for username in ACCOUNTS:
+        assert authenticate(username=username, password="onestop-demo"), username
+    assert User.objects.get(username="admin").is_superuser
+    for dossier in Dossier.objects.all():
+        assert verify_dossier(dossier) is None
+
+
+def test_second_run_changes_nothing(seeded):
+    counts = (
+        Dossier.objects.count(),
+        Agency.objects.count(),
+        Procedure.objects.count(),
+        User.objects.count(),
+    )
+    call_command("seed_demo", "--force", "--dossiers", "40")
+    assert counts == (
+        Dossier.objects.count(),
+        Agency.objects.count(),
+        Procedure.objects.count(),
+        User.objects.count(),
+    )

@@ -1,0 +1,60 @@
+"""Settings come from the environment; production settings pass Django's deploy checks."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PRODUCTION_ENV = {
+    "DEBUG": "0",
+    "SECRET_KEY": "k9$Xv2!pQz7#LwR4tY8@bN1mC6&hJ3sD5fG0aE-uI_oP+zT=eW^rQ*yU%iO(xV)cB",
+    "ALLOWED_HOSTS": "motcua.example.gov.vn",
+    "DATABASE_URL": "postgres://onestop:secret@db.internal:5432/onestop",
+}
+
+
+def manage(*args, env):
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in PRODUCTION_ENV and k != "SECURE_SSL_REDIRECT"
+    }
+    clean.pop("DJANGO_SETTINGS_MODULE", None)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_check_deploy_is_clean_in_production():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "SECRET_KEY"}
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_vietnam_defaults(settings):
+    assert settings.TIME_ZONE == "Asia/Ho_Chi_Minh"
+    assert settings.LANGUAGE_CODE == "vi"
+    assert [code for code, _name in settings.LANGUAGES] == ["vi", "en"]
+
+
+@pytest.mark.parametrize("url", ["sqlite:///tmp/x.sqlite3", "postgres://u:p@h:5432/n"])
+def test_database_url_is_read(url):
+    import dj_database_url
+
+    assert dj_database_url.parse(url)["ENGINE"].endswith(("sqlite3", "postgresql"))
