@@ -24,7 +24,7 @@ from django.db import connection, transaction
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
-from . import clock
+from . import clock, notify
 from .audit import append_event, append_event_locked
 from .errors import ChangedMeanwhile, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from .models import (
@@ -477,7 +477,7 @@ def _perform(
             if edge.target != SAME:
                 getattr(locked, action)()
             locked.version += 1
-            append_event(
+            event = append_event(
                 locked,
                 event_type=ACTION_EVENT[action],
                 at=context.now,
@@ -492,15 +492,11 @@ def _perform(
             )
             locked._history_user = actor.user
             locked.save()
+            notify.queue(locked, event)  # sent by transaction.on_commit
     except (ConcurrentTransition, TransitionNotAllowed):
         # The row lock makes this rare (SQLite has no row locks); the meaning is the same.
         raise ChangedMeanwhile() from None
-    _after_commit(locked)
     return locked
-
-
-def _after_commit(dossier: Dossier) -> None:
-    """Hook for work that runs after the action commits (notifications, PDFs)."""
 
 
 def _require_text(value: str, field: str, message: str) -> str:
@@ -708,7 +704,7 @@ def dossier_intake(
                 uploaded_by=actor.user,
                 created_at=now,
             )
-        append_event(
+        event = append_event(
             dossier,
             event_type=EventType.INTAKE,
             at=now,
@@ -724,7 +720,7 @@ def dossier_intake(
         Dossier.objects.filter(pk=dossier.pk).update(
             event_seq=dossier.event_seq, audit_head=dossier.audit_head
         )
-    _after_commit(dossier)
+        notify.queue(dossier, event)
     return dossier
 
 
