@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Status(models.TextChoices):
@@ -51,24 +52,27 @@ OFFICIAL_VISIBLE_STATUSES = frozenset(set(Status) - {Status.DRAFT})
 
 
 class Action(models.TextChoices):
-    SUBMIT = "submit", _("Nộp hồ sơ")
-    INTAKE = "intake", _("Tiếp nhận trực tiếp tại quầy")
-    RECEIVE = "receive", _("Tiếp nhận")
-    REFUSE = "refuse", _("Từ chối tiếp nhận")
-    REQUEST_SUPPLEMENT = "request_supplement", _("Yêu cầu bổ sung")
-    SUPPLEMENT = "supplement", _("Bổ sung hồ sơ")
-    ASSIGN = "assign", _("Phân công xử lý")
-    PROPOSE = "propose", _("Trình kết quả")
-    SEND_BACK = "send_back", _("Trả lại để xử lý lại")
-    APPROVE = "approve", _("Phê duyệt")
-    REQUEST_PAYMENT = "request_payment", _("Yêu cầu thực hiện nghĩa vụ tài chính")
-    RECORD_PAYMENT = "record_payment", _("Ghi nhận đã nộp phí")
-    RETURN_RESULT = "return_result", _("Trả kết quả")
-    WITHDRAW = "withdraw", _("Rút hồ sơ")
-    STOP = "stop", _("Dừng xử lý")
-    RESCHEDULE = "reschedule", _("Xin lỗi và hẹn lại")
-    RATE = "rate", _("Đánh giá")
-    NOTE = "note", _("Ghi chú nội bộ")
+    SUBMIT = "submit", pgettext_lazy("action", "Nộp hồ sơ")
+    INTAKE = "intake", pgettext_lazy("action", "Tiếp nhận trực tiếp tại quầy")
+    RECEIVE = "receive", pgettext_lazy("action", "Tiếp nhận")
+    REFUSE = "refuse", pgettext_lazy("action", "Từ chối tiếp nhận")
+    REQUEST_SUPPLEMENT = "request_supplement", pgettext_lazy("action", "Yêu cầu bổ sung")
+    SUPPLEMENT = "supplement", pgettext_lazy("action", "Bổ sung hồ sơ")
+    ASSIGN = "assign", pgettext_lazy("action", "Phân công xử lý")
+    PROPOSE = "propose", pgettext_lazy("action", "Trình kết quả")
+    SEND_BACK = "send_back", pgettext_lazy("action", "Trả lại để xử lý lại")
+    APPROVE = "approve", pgettext_lazy("action", "Phê duyệt")
+    REQUEST_PAYMENT = (
+        "request_payment",
+        pgettext_lazy("action", "Yêu cầu thực hiện nghĩa vụ tài chính"),
+    )
+    RECORD_PAYMENT = "record_payment", pgettext_lazy("action", "Ghi nhận đã nộp phí")
+    RETURN_RESULT = "return_result", pgettext_lazy("action", "Trả kết quả")
+    WITHDRAW = "withdraw", pgettext_lazy("action", "Rút hồ sơ")
+    STOP = "stop", pgettext_lazy("action", "Dừng xử lý")
+    RESCHEDULE = "reschedule", pgettext_lazy("action", "Xin lỗi và hẹn lại")
+    RATE = "rate", pgettext_lazy("action", "Đánh giá")
+    NOTE = "note", pgettext_lazy("action", "Ghi chú nội bộ")
 
 
 class Role(models.TextChoices):

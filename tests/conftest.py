@@ -27,6 +27,16 @@ def _test_settings(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """A request in English leaves the thread's language active; start every test in Vietnamese."""
+    from django.utils import translation
+
+    translation.activate("vi")
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def province(db):
     return Agency.objects.create(
