@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
 from dossiers.audit import verify_dossier
-from dossiers.models import Dossier, DossierEvent
+from dossiers.models import Dossier, DossierEvent, OutgoingEmail
 from dossiers.workflow import Status
 
 from .conftest import is_postgres
@@ -25,6 +25,12 @@ def raw(sql, params=()):
         cursor.execute(sql, params)
         if is_postgres():
             cursor.execute(f"ALTER TABLE {TABLE} ENABLE TRIGGER dossierevent_append_only")
+
+
+def delete_event(event_id):
+    """Remove an event the way a DBA would, taking the rows that reference it along."""
+    raw(f"DELETE FROM {OutgoingEmail._meta.db_table} WHERE event_id = %s", [event_id])
+    raw(f"DELETE FROM {TABLE} WHERE id = %s", [event_id])
 
 
 def test_a_handled_dossier_verifies(make_dossier):
@@ -65,7 +71,7 @@ def test_edited_event_data_is_detected(make_dossier):
 def test_deleted_event_in_the_middle_is_detected(make_dossier):
     dossier = make_dossier(Status.PROCESSING)
     middle = dossier.events.get(event_type="dossier.received")
-    raw(f"DELETE FROM {TABLE} WHERE id = %s", [middle.pk])
+    delete_event(middle.pk)
     problem = verify_dossier(Dossier.objects.get(pk=dossier.pk))
     assert problem is not None and "sequence" in problem.reason
     with pytest.raises(CommandError):
@@ -75,7 +81,7 @@ def test_deleted_event_in_the_middle_is_detected(make_dossier):
 def test_deleted_newest_event_is_detected(make_dossier):
     dossier = make_dossier(Status.PROCESSING)
     newest = dossier.events.order_by("-seq").first()
-    raw(f"DELETE FROM {TABLE} WHERE id = %s", [newest.pk])
+    delete_event(newest.pk)
     problem = verify_dossier(Dossier.objects.get(pk=dossier.pk))
     assert problem is not None and "removed" in problem.reason
 
