@@ -84,17 +84,19 @@ def append_event(
     return event
 
 
-def append_event_locked(dossier_id: int, **kwargs) -> DossierEvent:
-    """Append an event that is not an action (a read, a slip): lock, append, advance the head.
+def store_head(dossier: Dossier) -> None:
+    """Write only the chain head: no version bump and no history row (for reads and creation)."""
+    Dossier.objects.filter(pk=dossier.pk).update(
+        event_seq=dossier.event_seq, audit_head=dossier.audit_head
+    )
 
-    The head is written with update() so no version bump and no history row is made for a read.
-    """
+
+def append_event_locked(dossier_id: int, **kwargs) -> DossierEvent:
+    """Append an event that is not an action (a read, a slip): lock, append, store the head."""
     with transaction.atomic():
         dossier = Dossier.objects.select_for_update().get(pk=dossier_id)
         event = append_event(dossier, **kwargs)
-        Dossier.objects.filter(pk=dossier_id).update(
-            event_seq=dossier.event_seq, audit_head=dossier.audit_head
-        )
+        store_head(dossier)
     return event
 
 

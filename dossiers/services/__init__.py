@@ -1,0 +1,79 @@
+"""Every write to a dossier. Views, the API, commands and tests call these functions only.
+
+Each action runs `perform` (services/base.py): inside one transaction it locks the dossier row,
+checks that the caller saw the current version, checks visibility and permission, applies the
+action's guards and field changes, fires the django-fsm transition, appends the audit event,
+queues the applicant's e-mail and saves. E-mail leaves only after commit.
+"""
+
+from collections.abc import Callable
+
+from ..models import Dossier
+from ..workflow import Action, sources_of
+from .attachments import attachment_add, sniff_upload
+from .base import Actor
+from .codes import next_dossier_code
+from .intake import (
+    dossier_create_draft,
+    dossier_intake,
+    dossier_receive,
+    dossier_refuse,
+    dossier_request_supplement,
+    dossier_submit,
+    dossier_supplement,
+    dossier_update_draft,
+)
+from .processing import (
+    dossier_add_note,
+    dossier_approve,
+    dossier_assign,
+    dossier_propose,
+    dossier_rate,
+    dossier_record_payment,
+    dossier_record_view,
+    dossier_request_payment,
+    dossier_reschedule,
+    dossier_return_result,
+    dossier_send_back,
+    dossier_stop,
+    dossier_withdraw,
+)
+from .validation import clean_applicant, validate_form_data
+
+# Every action's service, by action name: the API and generic views dispatch through this.
+ACTION_SERVICES: dict[str, Callable[..., Dossier]] = {
+    Action.SUBMIT: dossier_submit,
+    Action.RECEIVE: dossier_receive,
+    Action.REFUSE: dossier_refuse,
+    Action.REQUEST_SUPPLEMENT: dossier_request_supplement,
+    Action.SUPPLEMENT: dossier_supplement,
+    Action.ASSIGN: dossier_assign,
+    Action.PROPOSE: dossier_propose,
+    Action.SEND_BACK: dossier_send_back,
+    Action.APPROVE: dossier_approve,
+    Action.REQUEST_PAYMENT: dossier_request_payment,
+    Action.RECORD_PAYMENT: dossier_record_payment,
+    Action.RETURN_RESULT: dossier_return_result,
+    Action.WITHDRAW: dossier_withdraw,
+    Action.STOP: dossier_stop,
+    Action.RESCHEDULE: dossier_reschedule,
+    Action.RATE: dossier_rate,
+    Action.NOTE: dossier_add_note,
+}
+assert set(ACTION_SERVICES) | {Action.INTAKE} == set(Action.values)
+assert all(sources_of(a) for a in ACTION_SERVICES)
+
+__all__ = [
+    "ACTION_SERVICES",
+    "Actor",
+    "attachment_add",
+    "clean_applicant",
+    "next_dossier_code",
+    "sniff_upload",
+    "validate_form_data",
+    *(service.__name__ for service in ACTION_SERVICES.values()),
+    "dossier_create_draft",
+    "dossier_intake",
+    "dossier_record_view",
+    "dossier_update_draft",
+]

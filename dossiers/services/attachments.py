@@ -1,0 +1,143 @@
+"""Uploaded documents: checked by content, size and count, hashed, stored under generated names."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+import filetype
+from django.conf import settings
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from .. import clock
+from ..errors import Forbidden, InvalidTransition, ValidationFailed
+from ..models import Attachment, Dossier, ProcedureDocument
+from ..permissions import official_roles_for
+from ..workflow import TERMINAL_STATUSES, Action, Status
+from .base import Actor, lock_dossier
+
+DEFAULT_ALLOWED_TYPES = ("pdf", "jpg", "png")
+# What a document's allowed type names accept, by sniffed extension.
+TYPE_ALIASES = {"jpg": {"jpg", "jpeg"}, "jpeg": {"jpg", "jpeg"}}
+
+
+def _limits() -> tuple[int, int, int]:
+    return (
+        getattr(settings, "ONESTOP_MAX_FILE_BYTES", 10 * 1024 * 1024),
+        getattr(settings, "ONESTOP_MAX_DOSSIER_BYTES", 50 * 1024 * 1024),
+        getattr(settings, "ONESTOP_MAX_FILES_PER_DOSSIER", 40),
+    )
+
+
+def sniff_upload(upload, allowed: Iterable[str]) -> tuple[str, str]:
+    """(extension, content type) from the file's bytes, refusing types not in `allowed`."""
+    upload.seek(0)
+    head = upload.read(8192)
+    upload.seek(0)
+    kind = filetype.guess(head)
+    allowed = {a.lower() for a in allowed} or set(DEFAULT_ALLOWED_TYPES)
+    accepted = set().union(*(TYPE_ALIASES.get(a, {a}) for a in allowed))
+    if kind is None or kind.extension not in accepted:
+        raise ValidationFailed(
+            fields={
+                "file": [
+                    _("Tệp không đúng định dạng cho phép (%(types)s).")
+                    % {"types": ", ".join(sorted(allowed)).upper()}
+                ]
+            }
+        )
+    return kind.extension, kind.mime
+
+
+def attachment_add(
+    *,
+    actor: Actor,
+    dossier: Dossier,
+    upload,
+    purpose: str = Attachment.Purpose.APPLICATION,
+    document: ProcedureDocument | None = None,
+) -> Attachment:
+    """Store an uploaded file for a dossier after checking its content, size and count."""
+    if purpose not in Attachment.Purpose.values:
+        raise ValidationFailed(fields={"purpose": [_("Mục đích không hợp lệ.")]})
+    if document is not None and document.procedure_id != dossier.procedure_id:
+        raise ValidationFailed(fields={"document_type": [_("Giấy tờ không thuộc thủ tục này.")]})
+    if purpose != Attachment.Purpose.RESULT and document is None:
+        raise ValidationFailed(fields={"document_type": [_("Vui lòng chọn loại giấy tờ.")]})
+    max_file, max_total, max_count = _limits()
+    if upload.size > max_file:
+        raise ValidationFailed(
+            fields={"file": [_("Tệp vượt quá %(mb)d MB.") % {"mb": max_file // (1024 * 1024)}]}
+        )
+    _ext, content_type = sniff_upload(
+        upload, document.allowed_types if document else DEFAULT_ALLOWED_TYPES
+    )
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+
+    with transaction.atomic():
+        locked = lock_dossier(dossier.pk, actor.user)
+        _check_attachment_permission(actor.user, locked, purpose)
+        existing = locked.attachments.exclude(file="")
+        if existing.count() >= max_count:
+            raise ValidationFailed(
+                fields={"file": [_("Hồ sơ đã có tối đa %(n)d tệp.") % {"n": max_count}]}
+            )
+        total = sum(existing.values_list("size", flat=True))
+        if total + upload.size > max_total:
+            raise ValidationFailed(
+                fields={
+                    "file": [
+                        _("Tổng dung lượng hồ sơ vượt quá %(mb)d MB.")
+                        % {"mb": max_total // (1024 * 1024)}
+                    ]
+                }
+            )
+        attachment = Attachment(
+            dossier=locked,
+            document=document,
+            purpose=purpose,
+            original_name=(getattr(upload, "name", "") or "")[:255],
+            size=upload.size,
+            sha256=digest.hexdigest(),
+            content_type=content_type,
+            uploaded_by=actor.user,
+            created_at=clock.now(),
+        )
+        attachment.file.save(attachment.original_name or "file", upload, save=False)
+        try:
+            attachment._history_user = actor.user
+            attachment.save()
+        except Exception:
+            attachment.file.delete(save=False)  # no orphan file for a row that was not written
+            raise
+    return attachment
+
+
+def _check_attachment_permission(user, dossier: Dossier, purpose: str) -> None:
+    if dossier.status in TERMINAL_STATUSES:
+        raise InvalidTransition(_("Hồ sơ đã kết thúc, không thể thêm tài liệu."))
+    if purpose == Attachment.Purpose.RESULT:
+        if dossier.status != Status.PROCESSING or not official_roles_for(
+            user, dossier, Action.PROPOSE
+        ):
+            raise Forbidden(_("Chỉ chuyên viên xử lý được tải lên kết quả khi hồ sơ đang xử lý."))
+        return
+    if dossier.applicant_user_id == user.pk:
+        allowed = {
+            Attachment.Purpose.APPLICATION: {Status.DRAFT},
+            Attachment.Purpose.SUPPLEMENT: {Status.SUPPLEMENT_REQUESTED},
+        }[purpose]
+        if dossier.status not in allowed:
+            raise InvalidTransition(_("Không thể thêm tài liệu ở trạng thái hiện tại của hồ sơ."))
+        return
+    if purpose == Attachment.Purpose.SUPPLEMENT and official_roles_for(
+        user, dossier, Action.SUPPLEMENT
+    ):
+        if dossier.status != Status.SUPPLEMENT_REQUESTED:
+            raise InvalidTransition(_("Hồ sơ không ở trạng thái chờ bổ sung."))
+        return
+    raise Forbidden(_("Bạn không có quyền thêm tài liệu vào hồ sơ này."))

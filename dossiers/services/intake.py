@@ -1,0 +1,338 @@
+"""From draft to received: drafts, submission, counter intake, reception, refusal, supplements."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from .. import clock, notify
+from ..audit import append_event, store_head
+from ..errors import ChangedMeanwhile, Forbidden, InvalidTransition, ValidationFailed
+from ..models import Agency, Attachment, Channel, ClockPause, Dossier, Procedure, ProcedureDocument
+from ..permissions import roles_at
+from ..workflow import Action, EventType, Role, Status
+from .base import Actor, Context, lock_dossier, perform, require_text
+from .codes import next_dossier_code
+from .deadlines import close_pause, due_data, start_clock
+from .validation import clean_applicant, profile_snapshot, validate_form_data
+
+
+def dossier_create_draft(
+    *,
+    actor: Actor,
+    procedure: Procedure,
+    receiving_agency: Agency,
+    form_data: dict | None = None,
+    channel: int = Channel.ONLINE,
+) -> Dossier:
+    """A citizen starts an application (a draft only they can see)."""
+    if not actor.user.is_authenticated:
+        raise Forbidden()
+    if not procedure.active:
+        raise ValidationFailed(fields={"procedure": [_("Thủ tục không còn áp dụng.")]})
+    if not procedure.accepts(channel):
+        raise ValidationFailed(
+            fields={"procedure": [_("Thủ tục này không tiếp nhận hồ sơ qua kênh đã chọn.")]}
+        )
+    if receiving_agency.level != Agency.Level.COMMUNE and procedure.competent_level == "commune":
+        raise ValidationFailed(fields={"agency": [_("Vui lòng chọn nơi tiếp nhận cấp xã.")]})
+    cleaned = validate_form_data(procedure, form_data or {}, partial=True)
+    now = clock.now()
+    with transaction.atomic():
+        dossier = Dossier(
+            procedure=procedure,
+            receiving_agency=receiving_agency,
+            competent_agency=_competent_agency(procedure, receiving_agency),
+            applicant_user=actor.user,
+            form_data=cleaned,
+            channel=channel,
+            created_at=now,
+        )
+        dossier._history_user = actor.user
+        dossier.save()
+        append_event(
+            dossier,
+            event_type=EventType.CREATED,
+            at=now,
+            actor=actor.user,
+            role=Role.CITIZEN,
+            ip=actor.ip,
+            to_status=Status.DRAFT,
+        )
+        store_head(dossier)
+    return dossier
+
+
+def dossier_update_draft(
+    *, actor: Actor, dossier: Dossier, form_data: dict, expected_version: int | None = None
+) -> Dossier:
+    """Save answers of a draft (partial answers are fine until submission)."""
+    cleaned = validate_form_data(dossier.procedure, form_data, partial=True)
+    with transaction.atomic():
+        locked = lock_dossier(dossier.pk, actor.user)
+        if locked.applicant_user_id != actor.user.pk:
+            raise Forbidden()
+        if locked.status != Status.DRAFT:
+            raise InvalidTransition(_("Chỉ sửa được hồ sơ nháp."))
+        if expected_version is not None and locked.version != expected_version:
+            raise ChangedMeanwhile()
+        locked.form_data = cleaned
+        locked.version += 1
+        locked._history_user = actor.user
+        locked.save(update_fields=["form_data", "version"])
+    return locked
+
+
+def _competent_agency(procedure: Procedure, receiving: Agency) -> Agency:
+    if procedure.competent_level == Agency.Level.PROVINCE and receiving.parent_id:
+        return receiving.parent
+    return receiving
+
+
+def _missing_documents(dossier: Dossier) -> list[ProcedureDocument]:
+    present = set(
+        dossier.attachments.filter(
+            purpose__in=[Attachment.Purpose.APPLICATION, Attachment.Purpose.SUPPLEMENT]
+        ).values_list("document_id", flat=True)
+    )
+    return [
+        doc
+        for doc in dossier.procedure.documents.all()
+        if doc.must_be_uploaded(dossier.channel) and doc.pk not in present
+    ]
+
+
+def _require_documents(dossier: Dossier) -> None:
+    missing = _missing_documents(dossier)
+    if missing:
+        raise ValidationFailed(
+            _("Hồ sơ còn thiếu giấy tờ bắt buộc."),
+            fields={"documents": [doc.name for doc in missing]},
+        )
+
+
+def dossier_submit(
+    *, actor: Actor, dossier: Dossier, expected_version: int | None = None
+) -> Dossier:
+    """The citizen files the draft: it gets its code and waits for intake."""
+
+    def mutate(d: Dossier, ctx: Context):
+        d.form_data = validate_form_data(d.procedure, d.form_data)
+        _require_documents(d)
+        d.applicant = profile_snapshot(ctx.actor.user)
+        d.code = next_dossier_code(d.receiving_agency, ctx.now)
+        d.submitted_at = ctx.now
+        return {"code": d.code}
+
+    return perform(
+        actor=actor,
+        dossier=dossier,
+        action=Action.SUBMIT,
+        expected_version=expected_version,
+        mutate=mutate,
+    )
+
+
+def dossier_intake(
+    *,
+    actor: Actor,
+    procedure: Procedure,
+    agency: Agency,
+    applicant: dict,
+    form_data: dict,
+    papers_seen: Iterable[int] = (),
+    channel: int = Channel.COUNTER,
+    note: str = "",
+) -> Dossier:
+    """Reception records a walk-in dossier, received at once (no citizen account needed).
+
+    `papers_seen` lists the procedure documents whose paper originals the officer checked; scans
+    can be added afterwards with `attachment_add`.
+    """
+    if channel not in (Channel.COUNTER, Channel.POSTAL) or not procedure.accepts(channel):
+        raise ValidationFailed(fields={"channel": [_("Kênh nộp không hợp lệ cho thủ tục này.")]})
+    if Role.RECEPTION not in roles_at(actor.user, {agency.pk}):
+        raise Forbidden(_("Chỉ cán bộ một cửa của cơ quan này được tiếp nhận hồ sơ tại quầy."))
+    snapshot = clean_applicant(applicant)
+    cleaned = validate_form_data(procedure, form_data)
+    documents = {d.pk: d for d in procedure.documents.all()}
+    seen = set(papers_seen)
+    unknown = seen - set(documents)
+    if unknown:
+        raise ValidationFailed(fields={"papers_seen": [_("Giấy tờ không thuộc thủ tục này.")]})
+    missing = [
+        d.name for d in documents.values() if d.must_be_uploaded(channel) and d.pk not in seen
+    ]
+    if missing:
+        raise ValidationFailed(
+            _("Hồ sơ còn thiếu giấy tờ bắt buộc."), fields={"documents": missing}
+        )
+    now = clock.now()
+    with transaction.atomic():
+        dossier = Dossier(
+            procedure=procedure,
+            receiving_agency=agency,
+            competent_agency=_competent_agency(procedure, agency),
+            applicant=snapshot,
+            form_data=cleaned,
+            channel=channel,
+            created_at=now,
+        )
+        ctx = Context(actor=actor, role=Role.RECEPTION, agency=agency, now=now)
+        dossier.intake()
+        dossier.code = next_dossier_code(agency, now)
+        dossier.submitted_at = dossier.received_at = now
+        start_clock(dossier, ctx)
+        dossier._history_user = actor.user
+        dossier.save()
+        for doc_id in sorted(seen):
+            Attachment.objects.create(
+                dossier=dossier,
+                document=documents[doc_id],
+                purpose=Attachment.Purpose.APPLICATION,
+                paper_original_seen=True,
+                uploaded_by=actor.user,
+                created_at=now,
+            )
+        event = append_event(
+            dossier,
+            event_type=EventType.INTAKE,
+            at=now,
+            actor=actor.user,
+            role=Role.RECEPTION,
+            agency=agency,
+            ip=actor.ip,
+            note=note,
+            data={"code": dossier.code, "papers_seen": sorted(seen), **due_data(dossier)},
+            from_status="",
+            to_status=dossier.status,
+        )
+        store_head(dossier)
+        notify.queue(dossier, event)
+    return dossier
+
+
+def dossier_receive(
+    *, actor: Actor, dossier: Dossier, expected_version: int | None = None, note: str = ""
+) -> Dossier:
+    """Reception accepts an online dossier; the clock starts."""
+
+    def mutate(d: Dossier, ctx: Context):
+        d.received_at = ctx.now
+        start_clock(d, ctx)
+        return due_data(d)
+
+    return perform(
+        actor=actor,
+        dossier=dossier,
+        action=Action.RECEIVE,
+        expected_version=expected_version,
+        note=note,
+        mutate=mutate,
+    )
+
+
+def dossier_refuse(
+    *, actor: Actor, dossier: Dossier, reason: str, expected_version: int | None = None
+) -> Dossier:
+    reason = require_text(reason, "reason", _("Vui lòng nêu rõ lý do từ chối."))
+
+    def mutate(d: Dossier, ctx: Context):
+        d.closed_at = ctx.now
+        return {"reason": reason}
+
+    return perform(
+        actor=actor,
+        dossier=dossier,
+        action=Action.REFUSE,
+        expected_version=expected_version,
+        note=reason,
+        mutate=mutate,
+    )
+
+
+def dossier_request_supplement(
+    *,
+    actor: Actor,
+    dossier: Dossier,
+    documents: Iterable[int],
+    reason: str,
+    expected_version: int | None = None,
+) -> Dossier:
+    """Ask for missing papers, listed from the procedure's own documents only."""
+    reason = require_text(reason, "reason", _("Vui lòng nêu rõ lý do yêu cầu bổ sung."))
+    requested = sorted(set(documents))
+    if not requested:
+        raise ValidationFailed(
+            _("Vui lòng chọn giấy tờ cần bổ sung."),
+            fields={"documents": [_("Chọn ít nhất một giấy tờ.")]},
+        )
+
+    def mutate(d: Dossier, ctx: Context):
+        known = dict(d.procedure.documents.filter(pk__in=requested).values_list("pk", "name"))
+        if set(known) != set(requested):
+            raise ValidationFailed(
+                _("Chỉ được yêu cầu giấy tờ có trong danh mục của thủ tục."),
+                fields={"documents": [_("Có giấy tờ không thuộc thủ tục này.")]},
+            )
+        d.supplement_return_status = d.status
+        d.requested_documents = requested
+        d.supplement_requests += 1
+        if d.status == Status.PROCESSING:
+            ClockPause.objects.create(
+                dossier=d, reason=ClockPause.Reason.SUPPLEMENT, started_at=ctx.now
+            )
+        return {"documents": requested, "document_names": [known[i] for i in requested]}
+
+    return perform(
+        actor=actor,
+        dossier=dossier,
+        action=Action.REQUEST_SUPPLEMENT,
+        expected_version=expected_version,
+        note=reason,
+        mutate=mutate,
+    )
+
+
+def dossier_supplement(
+    *, actor: Actor, dossier: Dossier, note: str = "", expected_version: int | None = None
+) -> Dossier:
+    """The requested papers are in (uploaded as supplement attachments); back to work."""
+
+    def mutate(d: Dossier, ctx: Context):
+        requested_at = (
+            d.events.filter(event_type=EventType.SUPPLEMENT_REQUESTED)
+            .order_by("-seq")
+            .values_list("created_at", flat=True)
+            .first()
+        )
+        provided = set(
+            d.attachments.filter(
+                purpose=Attachment.Purpose.SUPPLEMENT, created_at__gte=requested_at
+            ).values_list("document_id", flat=True)
+        )
+        missing = [i for i in d.requested_documents if i not in provided]
+        if missing:
+            names = list(
+                d.procedure.documents.filter(pk__in=missing).values_list("name", flat=True)
+            )
+            raise ValidationFailed(
+                _("Vui lòng tải lên đủ các giấy tờ được yêu cầu bổ sung."),
+                fields={"documents": names},
+            )
+        data = {"documents": d.requested_documents}
+        if d.supplement_return_status == Status.PROCESSING:
+            data.update(close_pause(d, ctx, ClockPause.Reason.SUPPLEMENT))
+        d.requested_documents = []
+        return data
+
+    return perform(
+        actor=actor,
+        dossier=dossier,
+        action=Action.SUPPLEMENT,
+        expected_version=expected_version,
+        note=note,
+        mutate=mutate,
+    )
