@@ -10,6 +10,7 @@ from .models import (
     Dossier,
     DossierEvent,
     Membership,
+    OutgoingEmail,
     Procedure,
     ProcedureDocument,
     ProcedureField,
@@ -137,6 +138,26 @@ class DossierEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return request.method in ("GET", "HEAD")  # view only
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OutgoingEmail)
+class OutgoingEmailAdmin(admin.ModelAdmin):
+    """The e-mail outbox: what was sent, what waits for `send_notifications`."""
+
+    list_display = ("created_at", "dossier", "to", "subject", "state", "attempts")
+    list_filter = ("state",)
+    search_fields = ("dossier__code", "to")
+    list_select_related = ("dossier",)
+    readonly_fields = [f.name for f in OutgoingEmail._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return request.method in ("GET", "HEAD")
 
     def has_delete_permission(self, request, obj=None):
         return False
