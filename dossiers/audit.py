@@ -126,13 +126,27 @@ class ChainProblem:
         return f"dossier {where}{at}: {self.reason}"
 
 
-def verify_chain(dossier: Dossier, events: Iterable[DossierEvent]) -> ChainProblem | None:
+@dataclass(frozen=True)
+class ChainHead:
+    """What the dossier row records about its chain."""
+
+    dossier_id: int
+    code: str | None
+    event_seq: int
+    audit_head: str
+
+    @classmethod
+    def of(cls, dossier: Dossier) -> ChainHead:
+        return cls(dossier.pk, dossier.code, dossier.event_seq, dossier.audit_head)
+
+
+def verify_chain(head: ChainHead, events: Iterable[DossierEvent]) -> ChainProblem | None:
     """The first problem in one dossier's chain, or None when it verifies."""
 
     def problem(reason, event=None):
         return ChainProblem(
-            dossier.pk,
-            dossier.code,
+            head.dossier_id,
+            head.code,
             event.seq if event else None,
             event.pk if event else None,
             reason,
@@ -147,30 +161,36 @@ def verify_chain(dossier: Dossier, events: Iterable[DossierEvent]) -> ChainProbl
         if event_hash(event) != event.hash:
             return problem("content does not match its hash (edited)", event)
         prev_hash, expected_seq = event.hash, expected_seq + 1
-    if expected_seq - 1 != dossier.event_seq or prev_hash != dossier.audit_head:
+    if expected_seq - 1 != head.event_seq or prev_hash != head.audit_head:
         return problem(
             f"chain ends at seq {expected_seq - 1} but the dossier records head seq "
-            f"{dossier.event_seq} (events removed or head altered)"
+            f"{head.event_seq} (events removed or head altered)"
         )
     return None
 
 
 def verify_dossier(dossier: Dossier) -> ChainProblem | None:
-    return verify_chain(dossier, dossier.events.order_by("seq"))
+    return verify_chain(ChainHead.of(dossier), dossier.events.order_by("seq"))
 
 
 def verify_all(batch_size: int = 2000) -> Iterator[ChainProblem]:
-    """Walk every chain, streaming events in dossier order; yields the first problem per dossier."""
-    dossiers = Dossier.objects.only("id", "code", "event_seq", "audit_head").order_by("id")
+    """Walk every chain, streaming dossiers and events side by side in id order (two queries,
+    constant memory); yields the first problem of each broken dossier."""
+    heads = (
+        Dossier.objects.order_by("id")
+        .values_list("id", "code", "event_seq", "audit_head")
+        .iterator(chunk_size=batch_size)
+    )
     events = DossierEvent.objects.order_by("dossier_id", "seq").iterator(chunk_size=batch_size)
     pending = next(events, None)
-    for dossier in dossiers.iterator(chunk_size=batch_size):
+    for row in heads:
+        head = ChainHead(*row)
         chain = []
-        while pending is not None and pending.dossier_id < dossier.pk:
+        while pending is not None and pending.dossier_id < head.dossier_id:
             pending = next(events, None)  # events of a vanished dossier cannot exist (PROTECT)
-        while pending is not None and pending.dossier_id == dossier.pk:
+        while pending is not None and pending.dossier_id == head.dossier_id:
             chain.append(pending)
             pending = next(events, None)
-        found = verify_chain(dossier, chain)
+        found = verify_chain(head, chain)
         if found:
             yield found

@@ -65,3 +65,9 @@ def test_second_run_changes_nothing(seeded):
         Procedure.objects.count(),
         User.objects.count(),
     )
+
+
+def test_demo_residents_get_no_email(seeded):
+    from dossiers.models import OutgoingEmail
+
+    assert not OutgoingEmail.objects.exists()

@@ -1,0 +1,120 @@
+"""Benchmarks of the foundation: deadline arithmetic, one action, code numbering, audit verify.
+
+    DEBUG=1 .venv/bin/python bench/run.py [--dossiers 1000]
+
+Uses the database of DATABASE_URL (a throw-away SQLite file by default), migrated from scratch.
+Prints one line per measurement; docs/benchmarks.md records the figures and how they were made.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def timed(function, repeat):
+    samples = []
+    for _i in range(repeat):
+        start = time.perf_counter()
+        function()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples), max(samples)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dossiers", type=int, default=1000)
+    args = parser.parse_args()
+    if not os.environ.get("DATABASE_URL"):
+        os.environ["DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
+    os.environ.setdefault("DEBUG", "1")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "onestop.settings")
+    os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp())
+    os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    if "sqlite" not in settings.DATABASES["default"]["ENGINE"]:
+        call_command("flush", interactive=False, verbosity=0)
+    call_command("migrate", verbosity=0)
+    vendor = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    print(f"database: {vendor}; python {sys.version.split()[0]}")
+
+    import datetime as dt
+
+    from dossiers import audit, services
+    from dossiers.models import Dossier, DossierEvent
+    from dossiers.workflow import Status
+    from dossiers.worktime import VN_TZ, WorkCalendar
+
+    calendar = WorkCalendar()
+    received = dt.datetime(2026, 2, 13, 9, tzinfo=VN_TZ)
+    per_call, _worst = timed(
+        lambda: calendar.due_at(calendar.clock_start(received), 17, "working_days"), 2000
+    )
+    print(f"due date, 17 working days across Tết: {per_call * 1e6:.1f} µs per computation")
+    span_end = received + dt.timedelta(days=30)
+    per_call, _worst = timed(lambda: calendar.working_seconds_between(received, span_end), 2000)
+    print(f"office time over a 30-day span: {per_call * 1e6:.1f} µs")
+
+    start = time.perf_counter()
+    with open(os.devnull, "w") as quiet:
+        call_command("seed_demo", "--force", "--dossiers", str(args.dossiers), stdout=quiet)
+    seconds = time.perf_counter() - start
+    events = DossierEvent.objects.count()
+    print(
+        f"seed_demo --dossiers {args.dossiers}: {seconds:.1f} s "
+        f"({events} events, {events / seconds:.0f} audited actions/s through the services)"
+    )
+
+    from django.contrib.auth import get_user_model
+
+    reception = get_user_model().objects.get(username="reception")
+    actor = services.Actor(user=reception, ip="127.0.0.1")
+    waiting = list(
+        Dossier.objects.filter(status=Status.SUBMITTED, receiving_agency__code="000.00.01.H27")
+    )
+    samples = []
+    for dossier in waiting:
+        begin = time.perf_counter()
+        services.dossier_receive(actor=actor, dossier=dossier)
+        samples.append(time.perf_counter() - begin)
+    if samples:
+        print(
+            f"receive action (lock, checks, FSM, event, history, e-mail row): median "
+            f"{statistics.median(samples) * 1000:.1f} ms, max {max(samples) * 1000:.1f} ms "
+            f"over {len(samples)} dossiers"
+        )
+
+    agency = reception.memberships.first().agency
+    per_call, _worst = timed(
+        lambda: services.next_dossier_code(agency, dt.datetime.now(VN_TZ)), 500
+    )
+    print(f"next dossier code: {per_call * 1000:.2f} ms per code")
+
+    tracemalloc.start()
+    start = time.perf_counter()
+    problems = list(audit.verify_all())
+    seconds = time.perf_counter() - start
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    events = DossierEvent.objects.count()
+    print(
+        f"verify_audit over {Dossier.objects.count()} dossiers / {events} events: {seconds:.2f} s "
+        f"({events / seconds:.0f} events/s), peak Python memory {peak / 1e6:.1f} MB, "
+        f"{len(problems)} problems"
+    )
+
+
+if __name__ == "__main__":
+    main()
