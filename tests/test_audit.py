@@ -139,5 +139,6 @@ def test_staff_view_is_logged_in_the_chain(make_dossier, reception):
     fresh = Dossier.objects.get(pk=dossier.pk)
     viewed = fresh.events.order_by("-seq").first()
     assert viewed.event_type == "dossier.viewed" and viewed.actor == reception
+    assert (viewed.role, viewed.agency) == ("reception", dossier.receiving_agency)
     assert fresh.version == before  # a read is not a change: open forms stay valid
     assert verify_dossier(fresh) is None

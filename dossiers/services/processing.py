@@ -339,14 +339,19 @@ def dossier_add_note(
 
 
 def dossier_record_view(*, actor: Actor, dossier: Dossier, what: str = "personal_data") -> None:
-    """Log a staff read of the dossier's personal data (dossier.viewed)."""
-    roles = sorted({m.role for m in memberships_of(actor.user)})
+    """Log a staff read of the dossier's personal data (dossier.viewed), with the roles the
+    reader holds at the dossier's agencies and the agency they read it for."""
+    agency_ids = {dossier.receiving_agency_id, dossier.competent_agency_id}
+    held = [m for m in memberships_of(actor.user) if m.agency_id in agency_ids]
+    supervising = [m for m in memberships_of(actor.user) if m.role == Role.SUPERVISOR]
+    through = held or supervising
     append_event_locked(
         dossier.pk,
         event_type=EventType.VIEWED,
         at=clock.now(),
         actor=actor.user,
-        role=",".join(roles),
+        role=",".join(sorted({m.role for m in through})),
+        agency=through[0].agency if through else None,
         ip=actor.ip,
         data={"what": what},
     )

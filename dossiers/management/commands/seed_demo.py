@@ -346,7 +346,13 @@ class DemoBuilder:
 
     def _intake(self, cast, procedure, agency, owner, received) -> Dossier:
         profile = owner.citizen_profile
-        papers = [d.pk for d in procedure.documents.all() if d.must_be_uploaded(Channel.COUNTER)]
+        # Some walk-in applicants send their papers by post instead of coming to the counter.
+        channel = (
+            Channel.POSTAL
+            if procedure.accepts(Channel.POSTAL) and self.rng.random() < 0.15
+            else Channel.COUNTER
+        )
+        papers = [d.pk for d in procedure.documents.all() if d.must_be_uploaded(channel)]
         answers = {
             f.key: scenarios.sample_answer(f, profile.snapshot()) for f in procedure.fields.all()
         }
@@ -358,6 +364,7 @@ class DemoBuilder:
                 applicant={**profile.snapshot(), "email": ""},
                 form_data=answers,
                 papers_seen=papers,
+                channel=channel,
             )
 
     def _process(self, dossier, target, cast, received, *, walk_in) -> Dossier:
