@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 from simple_history.models import HistoricalRecords
 
+from .text import search_key
 from .workflow import (
     BACK_TO_REQUESTER,
     CLOCK_RUNNING_STATUSES,
@@ -124,7 +125,9 @@ class Procedure(models.Model):
     )
     sources = models.JSONField(_("nguồn dữ liệu"), default=list, blank=True)
     active = models.BooleanField(_("đang áp dụng"), default=True)
-    history = HistoricalRecords()
+    # Derived: unaccented code, name and sector for accent-insensitive search on any database.
+    search_text = models.TextField(editable=False, blank=True)
+    history = HistoricalRecords(excluded_fields=["search_text"])
 
     class Meta:
         verbose_name = _("thủ tục hành chính")
@@ -133,6 +136,12 @@ class Procedure(models.Model):
 
     def __str__(self):
         return f"{self.code} {self.name}"
+
+    def save(self, *args, **kwargs):
+        self.search_text = search_key(self.code, self.name, self.name_en, self.sector)
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "search_text"}
+        super().save(*args, **kwargs)
 
     def accepts(self, channel: int) -> bool:
         return not self.channels or channel in self.channels
@@ -418,11 +427,18 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     rating_comment = models.TextField(_("ý kiến"), blank=True)
     rated_at = models.DateTimeField(_("đánh giá lúc"), null=True, blank=True)
 
+    # A token from the application form, so a resubmitted first save makes one dossier.
+    client_token = models.CharField(max_length=64, blank=True, editable=False)
+    # Derived: unaccented applicant name and ID number, for accent-insensitive search.
+    search_text = models.TextField(editable=False, blank=True)
+
     # Head of the audit hash chain, kept in the same transaction as the events.
     event_seq = models.PositiveIntegerField(default=0)
     audit_head = models.CharField(max_length=64, blank=True)
 
-    history = HistoricalRecords(excluded_fields=["version", "event_seq", "audit_head"])
+    history = HistoricalRecords(
+        excluded_fields=["version", "event_seq", "audit_head", "search_text", "client_token"]
+    )
     objects = DossierQuerySet.as_manager()
 
     class Meta:
@@ -435,10 +451,26 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["applicant_user", "-created_at"]),
             models.Index(fields=["status", "original_due_at"]),
         ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["applicant_user", "client_token"],
+                condition=~models.Q(client_token=""),
+                name="unique_client_token",
+            )
+        ]
         permissions = [(f"{action}_dossier", f"Can {action} dossier") for action in Action.values]
 
     def __str__(self):
         return self.code or f"#{self.pk} ({self.get_status_display()})"
+
+    def save(self, *args, **kwargs):
+        applicant = self.applicant or {}
+        self.search_text = search_key(
+            self.code or "", applicant.get("full_name", ""), applicant.get("id_number", "")
+        )
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "search_text"}
+        super().save(*args, **kwargs)
 
     @property
     def national_status_code(self) -> int | None:
@@ -658,3 +690,37 @@ class OutgoingEmail(models.Model):
 
     def __str__(self):
         return f"{self.to}: {self.subject}"
+
+
+class Slip(models.Model):
+    """A rendered PDF slip: made once, stored, its SHA-256 written in the audit event."""
+
+    class Kind(models.TextChoices):
+        ACKNOWLEDGEMENT = "acknowledgement", _("Giấy tiếp nhận hồ sơ")
+        RECEIPT = "receipt", _("Giấy tiếp nhận hồ sơ và hẹn trả kết quả")
+        SUPPLEMENT = "supplement", _("Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ")
+        REFUSAL = "refusal", _("Phiếu từ chối tiếp nhận giải quyết hồ sơ")
+        APOLOGY = "apology", _("Phiếu xin lỗi và hẹn lại ngày trả kết quả")
+        STOP = "stop", _("Thông báo dừng giải quyết hồ sơ")
+        CONTROL = "control", _("Phiếu kiểm soát quá trình giải quyết hồ sơ")
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="slips")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    # The audit event the slip documents (a supplement can be requested twice: two slips).
+    source_seq = models.PositiveIntegerField()
+    file = models.FileField(upload_to="slips/")
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("phiếu")
+        verbose_name_plural = _("phiếu")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dossier", "kind", "source_seq"], name="unique_slip_rendering"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.dossier}"

@@ -7,8 +7,6 @@ committed); `send()` runs after commit and never raises; `retry()` re-sends what
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager
-from contextvars import ContextVar
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -23,18 +21,6 @@ from .workflow import EventType, Status
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
-
-_muted: ContextVar[bool] = ContextVar("onestop_notifications_muted", default=False)
-
-
-@contextmanager
-def muted():
-    """No e-mail for actions inside this block (demo data: its residents are not real)."""
-    token = _muted.set(True)
-    try:
-        yield
-    finally:
-        _muted.reset(token)
 
 
 # Events the applicant hears about (status changes, the supplement request, a new appointment).
@@ -103,7 +89,7 @@ def compose(dossier: Dossier, event: DossierEvent) -> tuple[str, str]:
 
 def queue(dossier: Dossier, event: DossierEvent) -> OutgoingEmail | None:
     """Inside the action's transaction: write the e-mail and send it once the action commits."""
-    if _muted.get() or event.event_type not in NOTIFIED or not dossier.code:
+    if event.event_type not in NOTIFIED or not dossier.code:
         return None
     to = recipient(dossier)
     if not to:

@@ -8,10 +8,11 @@ from collections.abc import Iterable
 import filetype
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from .. import clock
-from ..errors import Forbidden, InvalidTransition, ValidationFailed
+from ..errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from ..models import Attachment, Dossier, ProcedureDocument
 from ..permissions import official_roles_for
 from ..workflow import TERMINAL_STATUSES, Action, Status
@@ -30,23 +31,32 @@ def _limits() -> tuple[int, int, int]:
     )
 
 
+def _accepted(allowed: Iterable[str]) -> tuple[set[str], set[str]]:
+    """(the document's allowed type names, the sniffed extensions they accept)."""
+    names = {a.lower() for a in allowed} or set(DEFAULT_ALLOWED_TYPES)
+    return names, set().union(*(TYPE_ALIASES.get(name, {name}) for name in names))
+
+
+def _wrong_type(names: set[str]) -> ValidationFailed:
+    return ValidationFailed(
+        fields={
+            "file": [
+                _("Tệp không đúng định dạng cho phép (%(types)s).")
+                % {"types": ", ".join(sorted(names)).upper()}
+            ]
+        }
+    )
+
+
 def sniff_upload(upload, allowed: Iterable[str]) -> tuple[str, str]:
     """(extension, content type) from the file's bytes, refusing types not in `allowed`."""
     upload.seek(0)
     head = upload.read(8192)
     upload.seek(0)
     kind = filetype.guess(head)
-    allowed = {a.lower() for a in allowed} or set(DEFAULT_ALLOWED_TYPES)
-    accepted = set().union(*(TYPE_ALIASES.get(a, {a}) for a in allowed))
+    names, accepted = _accepted(allowed)
     if kind is None or kind.extension not in accepted:
-        raise ValidationFailed(
-            fields={
-                "file": [
-                    _("Tệp không đúng định dạng cho phép (%(types)s).")
-                    % {"types": ", ".join(sorted(allowed)).upper()}
-                ]
-            }
-        )
+        raise _wrong_type(names)
     return kind.extension, kind.mime
 
 
@@ -141,3 +151,56 @@ def _check_attachment_permission(user, dossier: Dossier, purpose: str) -> None:
             raise InvalidTransition(_("Hồ sơ không ở trạng thái chờ bổ sung."))
         return
     raise Forbidden(_("Bạn không có quyền thêm tài liệu vào hồ sơ này."))
+
+
+def documents_on_file(user):
+    """Files the citizen can attach again: their earlier uploads, and results of their earlier
+    dossiers once those were decided. Newest first, one per stored file."""
+    finished = [Status.RESOLVED, Status.RETURNED]
+    return (
+        Attachment.objects.filter(dossier__applicant_user=user)
+        .exclude(file="")
+        .filter(
+            Q(purpose__in=[Attachment.Purpose.APPLICATION, Attachment.Purpose.SUPPLEMENT])
+            | Q(purpose=Attachment.Purpose.RESULT, dossier__status__in=finished)
+        )
+        .select_related("document", "dossier", "dossier__procedure")
+        .order_by("-created_at")
+    )
+
+
+def attachment_reuse(
+    *,
+    actor: Actor,
+    dossier: Dossier,
+    source: Attachment,
+    document: ProcedureDocument,
+    purpose: str = Attachment.Purpose.APPLICATION,
+) -> Attachment:
+    """Attach a document already on file without uploading it again (same stored file)."""
+    if not documents_on_file(actor.user).filter(pk=source.pk).exists():
+        raise NotFound()
+    if document.procedure_id != dossier.procedure_id:
+        raise ValidationFailed(fields={"document_type": [_("Giấy tờ không thuộc thủ tục này.")]})
+    names, accepted = _accepted(document.allowed_types)
+    kind = filetype.get_type(mime=source.content_type)
+    if kind is None or kind.extension not in accepted:
+        raise _wrong_type(names)
+    with transaction.atomic():
+        locked = lock_dossier(dossier.pk, actor.user)
+        _check_attachment_permission(actor.user, locked, purpose)
+        copy = Attachment(
+            dossier=locked,
+            document=document,
+            purpose=purpose,
+            file=source.file.name,
+            original_name=source.original_name,
+            size=source.size,
+            sha256=source.sha256,
+            content_type=source.content_type,
+            uploaded_by=actor.user,
+            created_at=clock.now(),
+        )
+        copy._history_user = actor.user
+        copy.save()
+    return copy

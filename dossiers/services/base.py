@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
-from .. import clock, notify
+from .. import aftercommit, clock
 from ..audit import append_event
 from ..errors import ChangedMeanwhile, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from ..models import Agency, Dossier
@@ -163,7 +163,7 @@ def perform(
             )
             locked._history_user = actor.user
             locked.save()
-            notify.queue(locked, event)  # sent by transaction.on_commit
+            aftercommit.schedule(locked, event)  # e-mail and slip once this commits
     except (ConcurrentTransition, TransitionNotAllowed):
         # The row lock makes this rare (SQLite has no row locks); the meaning is the same.
         raise ChangedMeanwhile() from None

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from .. import clock, notify
+from .. import aftercommit, clock
 from ..audit import append_event, store_head
 from ..errors import ChangedMeanwhile, Forbidden, InvalidTransition, ValidationFailed
 from ..models import Agency, Attachment, Channel, ClockPause, Dossier, Procedure, ProcedureDocument
@@ -26,10 +26,20 @@ def dossier_create_draft(
     receiving_agency: Agency,
     form_data: dict | None = None,
     channel: int = Channel.ONLINE,
+    client_token: str = "",
 ) -> Dossier:
-    """A citizen starts an application (a draft only they can see)."""
+    """A citizen starts an application (a draft only they can see).
+
+    `client_token` (from the application form) makes this idempotent: the same token again
+    returns the dossier it already made, so a double-clicked first save makes one dossier.
+    """
     if not actor.user.is_authenticated:
         raise Forbidden()
+    client_token = (client_token or "")[:64]
+    if client_token:
+        existing = Dossier.objects.filter(applicant_user=actor.user, client_token=client_token)
+        if existing.exists():
+            return existing.get()
     if not procedure.active:
         raise ValidationFailed(fields={"procedure": [_("Thủ tục không còn áp dụng.")]})
     if not procedure.accepts(channel):
@@ -49,9 +59,14 @@ def dossier_create_draft(
             form_data=cleaned,
             channel=channel,
             created_at=now,
+            client_token=client_token,
         )
         dossier._history_user = actor.user
-        dossier.save()
+        try:
+            with transaction.atomic():
+                dossier.save()
+        except IntegrityError:  # the same token raced in from a second request
+            return Dossier.objects.get(applicant_user=actor.user, client_token=client_token)
         append_event(
             dossier,
             event_type=EventType.CREATED,
@@ -210,7 +225,7 @@ def dossier_intake(
             to_status=dossier.status,
         )
         store_head(dossier)
-        notify.queue(dossier, event)
+        aftercommit.schedule(dossier, event)
     return dossier
 
 

@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from citizens.models import CitizenProfile
-from dossiers import clock, notify, scenarios, services
+from dossiers import aftercommit, clock, scenarios, services
 from dossiers.demo import catalogue
 from dossiers.models import CalendarDay, Channel, Dossier, Membership, Procedure
 from dossiers.scenarios import Cast
@@ -143,7 +143,7 @@ class Command(BaseCommand):
             people=people,
             now=clock.now(),
         )
-        with notify.muted():
+        with aftercommit.muted():
             made = builder.build(options["dossiers"])
         self.stdout.write(self.style.SUCCESS(f"Created {made} demo dossiers."))
 

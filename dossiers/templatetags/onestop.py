@@ -1,0 +1,10 @@
+"""Vietnamese conventions for dates, times and money in templates and PDFs."""
+
+from django import template
+
+from dossiers.formatting import vn_date, vn_datetime, vnd
+
+register = template.Library()
+register.filter("vn_datetime", vn_datetime)
+register.filter("vn_date", vn_date)
+register.filter("vnd", vnd)

@@ -1,0 +1,11 @@
+"""Accent-insensitive text keys: 'Nguyễn Văn An' and 'nguyen van an' match on every database."""
+
+import unicodedata
+
+
+def search_key(*parts: str) -> str:
+    """Lower case, without Vietnamese diacritics (đ -> d), single spaces."""
+    text = " ".join(p for p in parts if p).replace("đ", "d").replace("Đ", "D")
+    decomposed = unicodedata.normalize("NFD", text)
+    stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return " ".join(stripped.lower().split())
