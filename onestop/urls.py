@@ -1,13 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
-
-from . import views
+from django.views.generic import RedirectView
 
 admin.site.site_header = "onestop"
 admin.site.site_title = "onestop"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", RedirectView.as_view(pattern_name="citizens:catalogue"), name="home"),
+    path("", include("citizens.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

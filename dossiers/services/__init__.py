@@ -10,7 +10,13 @@ from collections.abc import Callable
 
 from ..models import Dossier
 from ..workflow import Action, sources_of
-from .attachments import attachment_add, attachment_reuse, documents_on_file, sniff_upload
+from .attachments import (
+    attachment_add,
+    attachment_detach,
+    attachment_reuse,
+    documents_on_file,
+    sniff_upload,
+)
 from .base import Actor
 from .codes import next_dossier_code
 from .intake import (
@@ -67,6 +73,7 @@ __all__ = [
     "ACTION_SERVICES",
     "Actor",
     "attachment_add",
+    "attachment_detach",
     "attachment_reuse",
     "documents_on_file",
     "clean_applicant",

@@ -204,3 +204,19 @@ def attachment_reuse(
         copy._history_user = actor.user
         copy.save()
     return copy
+
+
+def attachment_detach(*, actor: Actor, dossier: Dossier, attachment: Attachment) -> None:
+    """Take a file out of a draft before submission. The stored file stays (another draft may
+    reuse it) and the removal is kept in the attachment's history."""
+    with transaction.atomic():
+        locked = lock_dossier(dossier.pk, actor.user)
+        if locked.applicant_user_id != actor.user.pk:
+            raise Forbidden()
+        if locked.status != Status.DRAFT:
+            raise InvalidTransition(_("Chỉ gỡ được tài liệu của hồ sơ nháp."))
+        row = locked.attachments.filter(pk=attachment.pk).first()
+        if row is None:
+            raise NotFound()
+        row._history_user = actor.user
+        row.delete()

@@ -119,23 +119,22 @@ def _missing_documents(dossier: Dossier) -> list[ProcedureDocument]:
     ]
 
 
-def _require_documents(dossier: Dossier) -> None:
-    missing = _missing_documents(dossier)
-    if missing:
-        raise ValidationFailed(
-            _("Hồ sơ còn thiếu giấy tờ bắt buộc."),
-            fields={"documents": [doc.name for doc in missing]},
-        )
-
-
 def dossier_submit(
     *, actor: Actor, dossier: Dossier, expected_version: int | None = None
 ) -> Dossier:
     """The citizen files the draft: it gets its code and waits for intake."""
 
     def mutate(d: Dossier, ctx: Context):
-        d.form_data = validate_form_data(d.procedure, d.form_data)
-        _require_documents(d)
+        problems: dict[str, list[str]] = {}  # report every gap at once, not the first only
+        try:
+            d.form_data = validate_form_data(d.procedure, d.form_data)
+        except ValidationFailed as error:
+            problems.update(error.fields)
+        missing = _missing_documents(d)
+        if missing:
+            problems["documents"] = [doc.name for doc in missing]
+        if problems:
+            raise ValidationFailed(_("Hồ sơ chưa đủ để nộp."), fields=problems)
         d.applicant = profile_snapshot(ctx.actor.user)
         d.code = next_dossier_code(d.receiving_agency, ctx.now)
         d.submitted_at = ctx.now

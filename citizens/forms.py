@@ -1,0 +1,198 @@
+"""Forms of the citizen portal. They parse and show input; the rules live in the services."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.contrib.auth import password_validation
+from django.utils.translation import gettext_lazy as _
+
+from dossiers.models import Agency, Dossier, ProcedureField
+
+from .models import CITIZEN_ID_VALIDATOR, PHONE_VALIDATOR, CitizenProfile
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = CitizenProfile
+        fields = ["full_name", "id_number", "date_of_birth", "phone", "email", "address"]
+        widgets = {
+            "date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "id_number": forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+            "phone": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+            "email": forms.EmailInput(attrs={"autocomplete": "email"}),
+            "full_name": forms.TextInput(attrs={"autocomplete": "name"}),
+            "address": forms.TextInput(attrs={"autocomplete": "street-address"}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("date_of_birth", "phone", "email", "address"):
+            self.fields[name].required = True
+        if self.instance.pk:
+            # The ID number names the account; changing it is an administrator's job.
+            self.fields["id_number"].disabled = True
+
+    def clean_date_of_birth(self):
+        value = self.cleaned_data["date_of_birth"]
+        if value and value > dt.date.today():
+            raise forms.ValidationError(_("Ngày sinh không được ở tương lai."))
+        return value
+
+
+class SignUpForm(ProfileForm):
+    password1 = forms.CharField(
+        label=_("Mật khẩu"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label=_("Nhập lại mật khẩu"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    class Meta(ProfileForm.Meta):
+        pass
+
+    def validate_unique(self):
+        """Uniqueness of the ID number is checked by the sign-up service, with a clear message."""
+
+    def clean(self):
+        cleaned = super().clean()
+        first, second = cleaned.get("password1"), cleaned.get("password2")
+        if first and second and first != second:
+            self.add_error("password2", _("Hai mật khẩu không khớp."))
+        elif first:
+            from django.contrib.auth.models import User
+
+            probe = User(username=cleaned.get("id_number", ""), email=cleaned.get("email", ""))
+            probe.first_name = cleaned.get("full_name", "")
+            try:
+                password_validation.validate_password(first, probe)
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return cleaned
+
+
+def _field_for(definition: ProcedureField) -> forms.Field:
+    kind = ProcedureField.Type
+    common = {"label": definition.label, "required": False, "help_text": definition.help_text}
+    if definition.type == kind.TEXTAREA:
+        return forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=5000, **common)
+    if definition.type == kind.DATE:
+        return forms.DateField(
+            widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), **common
+        )
+    if definition.type == kind.NUMBER:
+        return forms.IntegerField(min_value=0, **common)
+    if definition.type == kind.CHOICE:
+        choices = [("", "—"), *((c, c) for c in definition.choices)]
+        return forms.ChoiceField(choices=choices, **common)
+    if definition.type == kind.CHECKBOX:
+        return forms.BooleanField(**common)
+    if definition.type == kind.EMAIL:
+        return forms.EmailField(**common)
+    if definition.type == kind.PHONE:
+        return forms.CharField(
+            validators=[PHONE_VALIDATOR],
+            widget=forms.TextInput(attrs={"inputmode": "tel"}),
+            **common,
+        )
+    if definition.type == kind.ID_NUMBER:
+        return forms.CharField(
+            validators=[CITIZEN_ID_VALIDATOR],
+            widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+            **common,
+        )
+    return forms.CharField(max_length=255, **common)
+
+
+class ApplicationForm(forms.Form):
+    """The procedure's own questions, generated from its field definitions.
+
+    Every field is optional here so a draft can be saved half-done; what submission requires is
+    checked by the submit service, whose errors are put back on these fields.
+    """
+
+    agency = forms.ModelChoiceField(
+        label=_("Nơi nộp hồ sơ (bộ phận một cửa cấp xã)"),
+        queryset=Agency.objects.filter(level=Agency.Level.COMMUNE),
+        empty_label=None,
+    )
+
+    def __init__(self, *args, procedure, definitions, lock_agency=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.procedure = procedure
+        self.definitions = list(definitions)
+        for definition in self.definitions:
+            field = _field_for(definition)
+            field.widget.attrs["aria-required"] = "true" if definition.required else "false"
+            field.onestop_required = definition.required
+            self.fields[f"f_{definition.key}"] = field
+        if lock_agency:
+            self.fields["agency"].disabled = True
+
+    def answers(self) -> dict:
+        """Cleaned answers keyed by the procedure's field keys (only fields without errors)."""
+        result = {}
+        for definition in self.definitions:
+            name = f"f_{definition.key}"
+            if name in self.cleaned_data and name not in self.errors:
+                value = self.cleaned_data[name]
+                if isinstance(value, dt.date):
+                    value = value.isoformat()
+                result[definition.key] = value
+        return result
+
+    def answer_fields(self):
+        return [self[f"f_{d.key}"] for d in self.definitions]
+
+
+class WithdrawForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Lý do rút hồ sơ"), widget=forms.Textarea(attrs={"rows": 3}), max_length=1000
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class RatingForm(forms.Form):
+    rating = forms.ChoiceField(
+        label=_("Mức độ hài lòng"), choices=Dossier.Rating.choices, widget=forms.RadioSelect
+    )
+    comment = forms.CharField(
+        label=_("Ý kiến (không bắt buộc)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class SupplementForm(forms.Form):
+    note = forms.CharField(
+        label=_("Ghi chú gửi cơ quan (không bắt buộc)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class LookupForm(forms.Form):
+    code = forms.CharField(
+        label=_("Mã hồ sơ"), max_length=40, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
+    key = forms.CharField(
+        label=_("Mã tra cứu (in trên giấy tiếp nhận)"),
+        max_length=16,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
+    )
+
+    def clean_code(self):
+        return self.cleaned_data["code"].strip()
+
+    def clean_key(self):
+        return self.cleaned_data["key"].strip().upper()

@@ -1,0 +1,1 @@
+"""Citizen portal pages: thin views over the dossiers and citizens services."""
