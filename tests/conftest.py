@@ -13,6 +13,8 @@ from dossiers.services import Actor
 from dossiers.workflow import Role
 from dossiers.worktime import VN_TZ
 
+from .browser import browser_page, screenshot  # noqa: F401  (fixtures for browser tests)
+
 User = get_user_model()
 
 

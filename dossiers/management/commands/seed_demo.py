@@ -103,8 +103,14 @@ STATUS_WEIGHTS = {
     Status.STOPPED: 2,
     Status.DRAFT: 3,
 }
-# The demo citizen gets one dossier in each status, so every badge can be seen from one account.
-CITIZEN_STATUSES = [*STATUS_WEIGHTS, Status.PROCESSING, Status.RETURNED]
+# The demo citizen gets one dossier in each status, so every badge can be seen from one account:
+# (status, deadline category for the clock-running ones).
+CITIZEN_PLAN = [
+    *((status, None) for status in STATUS_WEIGHTS if status != Status.PROCESSING),
+    (Status.PROCESSING, "overdue"),
+    (Status.PROCESSING, "due_soon"),
+    (Status.RETURNED, None),
+]
 
 
 class Command(BaseCommand):
@@ -256,10 +262,12 @@ class DemoBuilder:
     # --- building -------------------------------------------------------------------------
 
     def build(self, total: int) -> int:
-        plan = [(self.people["citizen"], status) for status in CITIZEN_STATUSES]
+        citizen, citizen2 = self.people["citizen"], self.people["citizen2"]
+        # The demo accounts' dossiers are all at the first commune, where `reception` works.
+        plan = [(citizen, status, category, 0) for status, category in CITIZEN_PLAN]
         plan += [
-            (self.people["citizen2"], s)
-            for s in (
+            (citizen2, status, None, 0)
+            for status in (
                 Status.SUBMITTED,
                 Status.PROCESSING,
                 Status.RETURNED,
@@ -269,18 +277,11 @@ class DemoBuilder:
         statuses, weights = zip(*STATUS_WEIGHTS.items(), strict=True)
         while len(plan) < total:
             owner = self.rng.choice(self.people["citizens"])
-            plan.append((owner, self.rng.choices(statuses, weights)[0]))
-        made = 0
-        for index, (owner, status) in enumerate(plan[:total]):
-            # The demo accounts' dossiers are all at the first commune, where `reception` works.
-            commune = (
-                0
-                if index < len(CITIZEN_STATUSES) + 4
-                else self.rng.choices([0, 1, 2], [6, 3, 2])[0]
-            )
-            self._one(owner, status, commune)
-            made += 1
-        return made
+            status = self.rng.choices(statuses, weights)[0]
+            plan.append((owner, status, None, self.rng.choices([0, 1, 2], [6, 3, 2])[0]))
+        for owner, status, category, commune in plan[:total]:
+            self._one(owner, status, commune, category)
+        return min(total, len(plan))
 
     def _cast(self, commune: int, owner) -> Cast:
         staff = self.people["by_commune"][commune]
@@ -291,14 +292,15 @@ class DemoBuilder:
             leader=staff[Role.LEADER],
         )
 
-    def _one(self, owner, target: str, commune: int) -> Dossier:
+    def _one(self, owner, target: str, commune: int, category: str | None = None) -> Dossier:
         rng = self.rng
         agency = self.communes[commune]
         candidates = [p for p in self.procedures if p.accepts(Channel.ONLINE)]
         if target == Status.AWAITING_PAYMENT:
             candidates = [p for p in self.procedures if p.fee_due_later]
-        category = "finished"
-        if target in CLOCK_RUNNING_STATUSES:
+        if target not in CLOCK_RUNNING_STATUSES:
+            category = "finished"
+        elif category is None:
             category = rng.choices(["overdue", "due_soon", "normal"], [30, 20, 50])[0]
         received, procedure = None, None
         for procedure in rng.sample(candidates, len(candidates)):
