@@ -20,7 +20,7 @@ from .conftest import actor
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
+def _fresh_cache(db):
     cache.clear()
 
 
@@ -563,3 +563,20 @@ def test_english_on_request(client, db):
     )
     html = response.content.decode()
     assert '<html lang="en">' in html and "Administrative procedures" in html
+
+
+def test_the_receipts_qr_code_opens_the_public_status(signed_in, client, make_dossier):
+    """Read the QR code out of the rendered PDF and follow it."""
+    import pypdfium2
+    import zxingcpp
+
+    dossier = make_dossier(Status.RECEIVED)
+    content = b"".join(
+        signed_in.get(f"/my/dossiers/{dossier.pk}/slips/receipt.pdf").streaming_content
+    )
+    image = pypdfium2.PdfDocument(content)[0].render(scale=3).to_pil()
+    (qr,) = zxingcpp.read_barcodes(image)
+    assert qr.text.startswith("http://127.0.0.1:8000/lookup/?")
+    signed_in.logout()
+    response = client.get(qr.text.removeprefix("http://127.0.0.1:8000"))
+    assert response.status_code == 200 and response.context["dossier"] == dossier
