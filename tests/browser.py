@@ -6,6 +6,7 @@ ONESTOP_SCREENSHOTS=1 (how the committed screenshots are refreshed).
 """
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -29,18 +30,34 @@ def browser_page(monkeypatch):
     # Playwright's sync API runs an event loop in this thread; the test body's ORM reads are
     # plain synchronous code between browser steps.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from django.db.backends.signals import connection_created
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make test`, which installs Debian's chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 412, "height": 915}, locale="vi-VN")
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        context.close()
-        browser.close()
+    # ORM reads between browser steps run in Playwright's greenlet context, where Django opens
+    # a second connection that pytest-django never closes (it would block dropping the test
+    # database): remember the ones this thread opens and close them at the end.
+    opened, test_thread = [], threading.get_ident()
+
+    def remember(sender, connection, **kwargs):
+        if connection._thread_ident == test_thread:  # not the live server's request threads
+            opened.append(connection)
+
+    connection_created.connect(remember)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            context = browser.new_context(viewport={"width": 412, "height": 915}, locale="vi-VN")
+            page = context.new_page()
+            page.set_default_timeout(15_000)
+            yield page
+            context.close()
+            browser.close()
+    finally:
+        connection_created.disconnect(remember)
+        for connection in opened:
+            connection.close()
 
 
 @pytest.fixture
