@@ -8,9 +8,10 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
-from dossiers.models import Agency, Dossier, ProcedureField
+from dossiers.forms import procedure_form_field
+from dossiers.models import Agency, Dossier
 
-from .models import CITIZEN_ID_VALIDATOR, PHONE_VALIDATOR, CitizenProfile
+from .models import CitizenProfile
 
 
 class ProfileForm(forms.ModelForm):
@@ -77,39 +78,6 @@ class SignUpForm(ProfileForm):
         return cleaned
 
 
-def _field_for(definition: ProcedureField) -> forms.Field:
-    kind = ProcedureField.Type
-    common = {"label": definition.label, "required": False, "help_text": definition.help_text}
-    if definition.type == kind.TEXTAREA:
-        return forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=5000, **common)
-    if definition.type == kind.DATE:
-        return forms.DateField(
-            widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), **common
-        )
-    if definition.type == kind.NUMBER:
-        return forms.IntegerField(min_value=0, **common)
-    if definition.type == kind.CHOICE:
-        choices = [("", "—"), *((c, c) for c in definition.choices)]
-        return forms.ChoiceField(choices=choices, **common)
-    if definition.type == kind.CHECKBOX:
-        return forms.BooleanField(**common)
-    if definition.type == kind.EMAIL:
-        return forms.EmailField(**common)
-    if definition.type == kind.PHONE:
-        return forms.CharField(
-            validators=[PHONE_VALIDATOR],
-            widget=forms.TextInput(attrs={"inputmode": "tel"}),
-            **common,
-        )
-    if definition.type == kind.ID_NUMBER:
-        return forms.CharField(
-            validators=[CITIZEN_ID_VALIDATOR],
-            widget=forms.TextInput(attrs={"inputmode": "numeric"}),
-            **common,
-        )
-    return forms.CharField(max_length=255, **common)
-
-
 class ApplicationForm(forms.Form):
     """The procedure's own questions, generated from its field definitions.
 
@@ -128,7 +96,7 @@ class ApplicationForm(forms.Form):
         self.procedure = procedure
         self.definitions = list(definitions)
         for definition in self.definitions:
-            field = _field_for(definition)
+            field = procedure_form_field(definition)
             field.widget.attrs["aria-required"] = "true" if definition.required else "false"
             field.onestop_required = definition.required
             self.fields[f"f_{definition.key}"] = field

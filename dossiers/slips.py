@@ -21,6 +21,7 @@ from .errors import NotFound
 from .models import Attachment, Dossier, DossierEvent, Slip
 from .pdf import qr_data_uri, render_pdf
 from .workflow import EventType
+from .worktime import VN_TZ, WorkCalendar
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +33,40 @@ SOURCE_EVENTS: dict[str, tuple[str, ...]] = {
     Slip.Kind.REFUSAL: (EventType.REFUSED,),
     Slip.Kind.APOLOGY: (EventType.RESCHEDULED,),
     Slip.Kind.STOP: (EventType.STOPPED,),
+    # The process-control slip shows every hand-over so far: its source is the newest one.
+    Slip.Kind.CONTROL: (
+        EventType.SUBMITTED,
+        EventType.INTAKE,
+        EventType.RECEIVED,
+        EventType.SUPPLEMENT_REQUESTED,
+        EventType.SUPPLEMENTED,
+        EventType.ASSIGNED,
+        EventType.PROPOSED,
+        EventType.SENT_BACK,
+        EventType.APPROVED,
+        EventType.RETURNED,
+    ),
 }
-# Slips rendered as soon as the action that calls for them commits.
-EAGER = {event: kind for kind, events in SOURCE_EVENTS.items() for event in events}
+# Slips the applicant receives; the control slip is the office's own record.
+PUBLIC_KINDS = (
+    Slip.Kind.ACKNOWLEDGEMENT,
+    Slip.Kind.RECEIPT,
+    Slip.Kind.SUPPLEMENT,
+    Slip.Kind.REFUSAL,
+    Slip.Kind.APOLOGY,
+    Slip.Kind.STOP,
+)
+# Slips rendered as soon as the action that calls for them commits (the applicant's ones).
+EAGER = {event: kind for kind in PUBLIC_KINDS for event in SOURCE_EVENTS[kind]}
 
 TEMPLATES = {
     Slip.Kind.ACKNOWLEDGEMENT: "pdf/receipt.html",
     Slip.Kind.RECEIPT: "pdf/receipt.html",
+    Slip.Kind.SUPPLEMENT: "pdf/supplement.html",
+    Slip.Kind.REFUSAL: "pdf/refusal.html",
+    Slip.Kind.APOLOGY: "pdf/apology.html",
+    Slip.Kind.STOP: "pdf/stop.html",
+    Slip.Kind.CONTROL: "pdf/control.html",
 }
 
 
@@ -47,23 +75,85 @@ def public_status_url(dossier: Dossier) -> str:
     return f"{settings.ONESTOP_PUBLIC_URL.rstrip('/')}/lookup/?{query}"
 
 
-def available_kinds(dossier: Dossier) -> list[str]:
-    """The slips this dossier has events for (and a template exists)."""
+def available_kinds(dossier: Dossier, *, staff: bool = False) -> list[str]:
+    """The slips this dossier has events for: the applicant's, plus the office's for staff."""
     types = set(dossier.events.values_list("event_type", flat=True))
-    return [
-        kind
-        for kind, events in SOURCE_EVENTS.items()
-        if kind in TEMPLATES and types.intersection(events)
-    ]
+    kinds = SOURCE_EVENTS if staff else PUBLIC_KINDS
+    return [kind for kind in kinds if types.intersection(SOURCE_EVENTS[kind])]
 
 
 def _source_event(dossier: Dossier, kind: str) -> DossierEvent:
     event = (
         dossier.events.filter(event_type__in=SOURCE_EVENTS.get(kind, ())).order_by("-seq").first()
     )
-    if event is None or kind not in TEMPLATES:
+    if event is None:
         raise NotFound()
     return event
+
+
+def _late(seconds: int | None, calendar: WorkCalendar) -> str:
+    if not seconds:
+        return "—"
+    days, rest = divmod(int(seconds), calendar.seconds_per_day)
+    hours = round(rest / 3600)
+    parts = [f"{days} ngày làm việc"] if days else []
+    if hours:
+        parts.append(f"{hours} giờ làm việc")
+    return " ".join(parts) or "dưới 1 giờ làm việc"
+
+
+def _timing(moment, due) -> str:
+    if due is None:
+        return "—"
+    if moment > due:
+        return "Quá hạn"
+    same_day = moment.astimezone(VN_TZ).date() == due.astimezone(VN_TZ).date()
+    return "Đúng hạn" if same_day else "Trước hạn"
+
+
+HANDOVER_UNITS = {
+    EventType.SUBMITTED: ("{applicant}", "Bộ phận một cửa"),
+    EventType.INTAKE: ("{applicant}", "{actor} (Bộ phận một cửa)"),
+    EventType.RECEIVED: ("Bộ phận một cửa", "{actor} (Bộ phận một cửa)"),
+    EventType.SUPPLEMENT_REQUESTED: ("{actor}", "{applicant}"),
+    EventType.SUPPLEMENTED: ("{applicant}", "Bộ phận một cửa"),
+    EventType.ASSIGNED: ("{actor}", "{assignee} (chuyên viên xử lý)"),
+    EventType.PROPOSED: ("{actor} (chuyên viên)", "Lãnh đạo"),
+    EventType.SENT_BACK: ("{actor} (lãnh đạo)", "{assignee} (chuyên viên xử lý)"),
+    EventType.APPROVED: ("{actor} (lãnh đạo)", "Bộ phận một cửa"),
+    EventType.RETURNED: ("{actor} (Bộ phận một cửa)", "{applicant}"),
+}
+
+
+def handovers(dossier: Dossier) -> list[dict]:
+    """One row per hand-over, from the event log (for the process-control slip)."""
+    from django.contrib.auth import get_user_model
+
+    events = list(dossier.events.filter(event_type__in=HANDOVER_UNITS).order_by("seq"))
+    usernames = {e.data.get("assignee") for e in events if e.data.get("assignee")}
+    names = {
+        u.username: (u.get_full_name() or u.username)
+        for u in get_user_model().objects.filter(username__in=usernames)
+    }
+    rows, assignee = [], ""
+    for event in events:
+        assignee = names.get(event.data.get("assignee"), assignee)
+        giver, taker = HANDOVER_UNITS[event.event_type]
+        values = {
+            "applicant": dossier.applicant_name or "Người nộp",
+            "actor": event.actor_name or "—",
+            "assignee": assignee or "—",
+        }
+        rows.append(
+            {
+                "giver": giver.format(**values),
+                "taker": taker.format(**values),
+                "at": event.created_at,
+                "timing": _timing(event.created_at, dossier.original_due_at),
+                "note": event.note if event.event_type != EventType.PROPOSED else "",
+            }
+        )
+    return rows
 
 
 def _context(dossier: Dossier, kind: str, event: DossierEvent) -> dict:
@@ -88,6 +178,10 @@ def _context(dossier: Dossier, kind: str, event: DossierEvent) -> dict:
         "qr": qr_data_uri(public_status_url(dossier)),
         "lookup_url": f"{settings.ONESTOP_PUBLIC_URL.rstrip('/')}/lookup/",
         "officer": event.actor_name,
+        "late": _late(event.data.get("late_working_seconds"), WorkCalendar.current())
+        if kind == Slip.Kind.APOLOGY
+        else "",
+        "handovers": handovers(dossier) if kind == Slip.Kind.CONTROL else [],
     }
 
 
@@ -126,7 +220,7 @@ def slip_for(dossier: Dossier, kind: str) -> Slip:
 def render_after_commit(dossier_id: int, event_type: str) -> None:
     """Called via transaction.on_commit by the write path; never raises."""
     kind = EAGER.get(event_type)
-    if kind not in TEMPLATES:
+    if kind is None:
         return
     try:
         slip_for(

@@ -8,6 +8,7 @@ admin.site.site_title = "onestop"
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="citizens:catalogue"), name="home"),
     path("", include("citizens.urls")),
+    path("office/", include("dossiers.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

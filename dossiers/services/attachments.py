@@ -144,6 +144,15 @@ def _check_attachment_permission(user, dossier: Dossier, purpose: str) -> None:
         if dossier.status not in allowed:
             raise InvalidTransition(_("Không thể thêm tài liệu ở trạng thái hiện tại của hồ sơ."))
         return
+    if (
+        purpose == Attachment.Purpose.APPLICATION
+        and dossier.applicant_user_id is None
+        and official_roles_for(user, dossier, Action.INTAKE)
+    ):
+        # Scans of a walk-in dossier's papers, added by reception after counter intake.
+        if dossier.status != Status.RECEIVED:
+            raise InvalidTransition(_("Chỉ bổ sung bản chụp khi hồ sơ vừa được tiếp nhận."))
+        return
     if purpose == Attachment.Purpose.SUPPLEMENT and official_roles_for(
         user, dossier, Action.SUPPLEMENT
     ):

@@ -8,3 +8,11 @@ register = template.Library()
 register.filter("vn_datetime", vn_datetime)
 register.filter("vn_date", vn_date)
 register.filter("vnd", vnd)
+
+
+@register.filter
+def person(user) -> str:
+    """A user's display name ('—' for nobody)."""
+    if not user:
+        return "—"
+    return user.get_full_name() or user.get_username()

@@ -206,8 +206,9 @@ class Command(BaseCommand):
 
     def _user(self, username, full_name, email):
         user, created = User.objects.get_or_create(username=username)
-        *rest, last = full_name.split()
-        user.first_name, user.last_name, user.email = last, " ".join(rest), email
+        # Vietnamese names are written family name first; get_full_name() joins first + last,
+        # so the whole name goes in first_name.
+        user.first_name, user.last_name, user.email = full_name, "", email
         if created:
             user.set_password(PASSWORD)
         user.save()

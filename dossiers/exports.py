@@ -1,0 +1,95 @@
+"""The agency register (Sổ theo dõi hồ sơ) for a period, as XLSX or CSV.
+
+CSV is streamed row by row; XLSX uses openpyxl's write-only mode, so neither holds more than a
+chunk of dossiers in memory at once.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable, Iterator
+
+from openpyxl import Workbook
+
+from .formatting import vn_datetime
+from .models import Dossier
+from .worktime import VN_TZ
+
+COLUMNS = [
+    "STT",
+    "Mã hồ sơ",
+    "Thủ tục hành chính",
+    "Người nộp",
+    "Địa chỉ",
+    "Số điện thoại",
+    "Ngày tiếp nhận",
+    "Ngày hẹn trả",
+    "Ngày nhận kết quả từ cơ quan giải quyết",
+    "Ngày trả kết quả",
+    "Ghi chú",
+]
+
+
+def register_rows(
+    *, agency_ids: Iterable[int], date_from: dt.date, date_to: dt.date
+) -> Iterator[list]:
+    start = dt.datetime.combine(date_from, dt.time(), tzinfo=VN_TZ)
+    end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(), tzinfo=VN_TZ)
+    dossiers = (
+        Dossier.objects.filter(
+            receiving_agency_id__in=list(agency_ids), received_at__gte=start, received_at__lt=end
+        )
+        .select_related("procedure")
+        .order_by("received_at", "id")
+        .iterator(chunk_size=1000)
+    )
+    for number, d in enumerate(dossiers, start=1):
+        note = d.get_status_display()
+        if d.rescheduled_at:
+            note += " · hẹn lại"
+        if d.resolved_at and d.original_due_at and d.resolved_at > d.original_due_at:
+            note += " · quá hạn"
+        yield [
+            number,
+            d.code,
+            d.procedure.name,
+            d.applicant.get("full_name", ""),
+            d.applicant.get("address", ""),
+            d.applicant.get("phone", ""),
+            vn_datetime(d.received_at),
+            vn_datetime(d.due_at),
+            vn_datetime(d.resolved_at),
+            vn_datetime(d.returned_at),
+            note,
+        ]
+
+
+def csv_lines(rows: Iterable[list]) -> Iterator[str]:
+    """Header then one line per dossier; UTF-8 with a BOM so spreadsheets read the diacritics."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def flush() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    writer.writerow(COLUMNS)
+    yield "\ufeff" + flush()
+    for row in rows:
+        writer.writerow(row)
+        yield flush()
+
+
+def xlsx_bytes(rows: Iterable[list]) -> bytes:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Sổ theo dõi hồ sơ")
+    sheet.append(COLUMNS)
+    for row in rows:
+        sheet.append(row)
+    output = io.BytesIO()
+    workbook.save(output)
+    return output.getvalue()

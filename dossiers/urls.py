@@ -1,0 +1,19 @@
+from django.urls import path
+
+from . import views
+
+app_name = "office"
+
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("filters/", views.save_filter, name="save_filter"),
+    path("filters/<int:pk>/delete/", views.delete_filter, name="delete_filter"),
+    path("bulk/", views.bulk, name="bulk"),
+    path("intake/", views.intake_choose, name="intake_choose"),
+    path("intake/<str:code>/", views.intake, name="intake"),
+    path("register/", views.register, name="register"),
+    path("dossiers/<int:pk>/", views.dossier_page, name="dossier"),
+    path("dossiers/<int:pk>/act/<str:action>/", views.act, name="act"),
+    path("dossiers/<int:pk>/files/<int:attachment_id>/", views.attachment_download, name="attachment"),
+    path("dossiers/<int:pk>/slips/<str:kind>.pdf", views.slip_download, name="slip"),
+]
