@@ -14,6 +14,8 @@ urlpatterns = [
     path("register/", views.register, name="register"),
     path("dossiers/<int:pk>/", views.dossier_page, name="dossier"),
     path("dossiers/<int:pk>/act/<str:action>/", views.act, name="act"),
-    path("dossiers/<int:pk>/files/<int:attachment_id>/", views.attachment_download, name="attachment"),
+    path(
+        "dossiers/<int:pk>/files/<int:attachment_id>/", views.attachment_download, name="attachment"
+    ),
     path("dossiers/<int:pk>/slips/<str:kind>.pdf", views.slip_download, name="slip"),
 ]
