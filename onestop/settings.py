@@ -112,7 +112,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LOGIN_URL = "citizens:login"
-LOGIN_REDIRECT_URL = "citizens:my_dossiers"
+LOGIN_REDIRECT_URL = "start"
 LOGOUT_REDIRECT_URL = "citizens:catalogue"
 
 LANGUAGE_CODE = "vi"

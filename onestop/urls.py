@@ -2,11 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from . import views
+
 admin.site.site_header = "onestop"
 admin.site.site_title = "onestop"
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="citizens:catalogue"), name="home"),
+    path("start/", views.start, name="start"),
     path("", include("citizens.urls")),
     path("office/", include("dossiers.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

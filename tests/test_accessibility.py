@@ -49,3 +49,28 @@ def test_citizen_pages_have_no_wcag_violations(live_server, browser_page):
     for url in pages:
         page.goto(base + url)
         assert violations(page) == [], url
+
+
+def test_office_pages_have_no_wcag_violations(live_server, browser_page):
+    from django.core.management import call_command
+
+    call_command("seed_demo", "--force", "--dossiers", "20")
+    page, base = browser_page, live_server.url
+    page.goto(base + "/accounts/login/")
+    page.locator("#id_username").fill("reception")
+    page.locator("#id_password").fill("onestop-demo")
+    page.locator("main button[type=submit]").click()
+    page.wait_for_url("**/office/")
+    dossier = Dossier.objects.filter(
+        receiving_agency__code="000.00.01.H27", status=Status.SUBMITTED
+    ).first()
+    for url in [
+        "/office/",
+        "/office/?tab=all&q=nguyen",
+        f"/office/dossiers/{dossier.pk}/",
+        "/office/intake/",
+        "/office/intake/1.004873/",
+        "/office/register/",
+    ]:
+        page.goto(base + url)
+        assert violations(page) == [], url

@@ -334,7 +334,9 @@ def test_every_slip_reads_back_in_vietnamese(client, make_dossier, reception, le
     assert "1 ngày làm việc" in text  # how late, in working time
 
     returned = make_dossier(Status.RETURNED)
-    text = " ".join(pdf_text(client.get(f"/office/dossiers/{returned.pk}/slips/control.pdf")).split())
+    text = " ".join(
+        pdf_text(client.get(f"/office/dossiers/{returned.pk}/slips/control.pdf")).split()
+    )
     assert "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ" in text
     for name in ("Reception", "Specialist", "Leader", "Nguyễn Văn An"):
         assert name in text
