@@ -582,3 +582,18 @@ def test_two_officials_submit_at_once(make_dossier, reception, leader):
     assert fresh.status in (Status.RESOLVED, Status.PROCESSING)
     decided = fresh.events.filter(event_type__in=[EventType.APPROVED, EventType.SENT_BACK])
     assert decided.count() == 1
+
+
+def test_one_person_may_hold_several_roles(client, make_dossier, commune, specialist):
+    from dossiers.models import Membership
+
+    from .conftest import _official
+
+    officer = _official("officer", commune, "reception", "specialist")
+    dossier = make_dossier(Status.SUBMITTED)
+    as_user(client, officer)
+    assert act(client, dossier, "receive").status_code == 302
+    assert act(client, dossier, "assign", assignee=officer.pk).status_code == 302
+    offered = [a.value for a, _f in client.get(f"/office/dossiers/{dossier.pk}/").context["forms"]]
+    assert "propose" in offered and "request_supplement" in offered  # the specialist's own actions
+    assert Membership.objects.filter(user=officer).count() == 2
