@@ -609,7 +609,8 @@ class DossierEvent(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
     actor_name = models.CharField(_("người thực hiện"), max_length=255, blank=True)
-    role = models.CharField(_("vai trò"), max_length=16, blank=True)
+    # One role for an action; a read records every role the reader holds there.
+    role = models.CharField(_("vai trò"), max_length=64, blank=True)
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, null=True, related_name="+")
     created_at = models.DateTimeField(_("thời điểm"))
     ip = models.GenericIPAddressField(_("địa chỉ IP"), null=True, blank=True)
