@@ -597,3 +597,21 @@ def test_one_person_may_hold_several_roles(client, make_dossier, commune, specia
     offered = [a.value for a, _f in client.get(f"/office/dossiers/{dossier.pk}/").context["forms"]]
     assert "propose" in offered and "request_supplement" in offered  # the specialist's own actions
     assert Membership.objects.filter(user=officer).count() == 2
+
+
+def test_reception_withdraws_a_walk_in_dossier_through_the_form(
+    client, reception, procedure, commune
+):
+    walk_in = services.dossier_intake(
+        actor=actor(reception),
+        procedure=procedure,
+        agency=commune,
+        applicant={"full_name": "Lê Thị Cúc"},
+        form_data={"full_name": "Lê Thị Cúc", "purpose": "Khác"},
+        papers_seen=[d.pk for d in procedure.documents.filter(required=True, kind="submit")],
+    )
+    as_user(client, reception)
+    offered = [a.value for a, _f in client.get(f"/office/dossiers/{walk_in.pk}/").context["forms"]]
+    assert "withdraw" in offered
+    assert act(client, walk_in, "withdraw", reason="Người nộp xin rút").status_code == 302
+    assert status_of(walk_in) == Status.WITHDRAWN
