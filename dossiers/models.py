@@ -421,6 +421,11 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     requested_documents = models.JSONField(_("giấy tờ yêu cầu bổ sung"), default=list, blank=True)
     supplement_requests = models.PositiveSmallIntegerField(_("số lần yêu cầu bổ sung"), default=0)
     rescheduled_at = models.DateTimeField(_("hẹn lại lúc"), null=True, blank=True)
+    # Office time from reception to the result, pauses excluded; set at approval so that the
+    # average processing time is a plain aggregate.
+    resolution_working_seconds = models.PositiveIntegerField(
+        _("thời gian giải quyết (giây làm việc)"), null=True, blank=True
+    )
 
     lookup_key = models.CharField(_("mã tra cứu"), max_length=16, default=new_lookup_key)
     rating = models.CharField(_("đánh giá"), max_length=16, choices=Rating.choices, blank=True)

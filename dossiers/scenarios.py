@@ -171,8 +171,14 @@ def step(dossier: Dossier, action: str, cast: Cast) -> Dossier:
     if action == "approve":
         return services.dossier_approve(actor=a("leader"), dossier=dossier)
     if action == "return_result":
+        # Online applicants get the electronic result; the others collect it at the counter.
+        delivery = (
+            Dossier.Delivery.ELECTRONIC
+            if dossier.channel == Channel.ONLINE
+            else Dossier.Delivery.COUNTER
+        )
         return services.dossier_return_result(
-            actor=a("reception"), dossier=dossier, delivery=Dossier.Delivery.COUNTER
+            actor=a("reception"), dossier=dossier, delivery=delivery
         )
     raise ValueError(f"no scenario step for {action!r}")
 

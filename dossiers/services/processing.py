@@ -123,7 +123,15 @@ def dossier_approve(
     def mutate(d: Dossier, ctx: Context):
         d.resolved_at = ctx.now
         on_time = d.original_due_at is None or ctx.now <= d.original_due_at
-        return {"outcome": d.outcome, "on_time": on_time}
+        if d.received_at:
+            paused = sum(p.working_seconds or 0 for p in d.pauses.filter(ended_at__isnull=False))
+            spent = ctx.calendar.working_seconds_between(d.received_at, ctx.now)
+            d.resolution_working_seconds = max(0, int(spent) - paused)
+        return {
+            "outcome": d.outcome,
+            "on_time": on_time,
+            "working_seconds": d.resolution_working_seconds,
+        }
 
     return perform(
         actor=actor,

@@ -398,6 +398,8 @@ class DemoBuilder:
             finished or target in (Status.STOPPED, Status.PENDING_APPROVAL)
         ) and rng.random() < 0.15:
             actions += ["request_supplement", "supplement"]
+            if rng.random() < 0.3:  # asked twice: what the "more than one request" figure counts
+                actions += ["request_supplement", "supplement"]
         if target == Status.SUPPLEMENT_REQUESTED:
             actions += ["request_supplement"]
         elif target == Status.AWAITING_PAYMENT:
