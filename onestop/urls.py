@@ -12,6 +12,7 @@ urlpatterns = [
     path("start/", views.start, name="start"),
     path("", include("citizens.urls")),
     path("office/", include("dossiers.urls")),
+    path("supervision/", include("dossiers.supervision_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

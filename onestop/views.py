@@ -1,10 +1,15 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect
 
-from dossiers.permissions import is_official
+from dossiers.permissions import is_official, is_supervisor
 
 
 @login_required
 def start(request):
-    """Where a user lands after logging in: officials at their queue, citizens at their dossiers."""
-    return redirect("office:queue" if is_official(request.user) else "citizens:my_dossiers")
+    """Where a user lands after logging in: officials at their queue, supervisors at the
+    indicators, citizens at their dossiers."""
+    if is_official(request.user):
+        return redirect("office:queue")
+    if is_supervisor(request.user):
+        return redirect("supervision:dashboard")
+    return redirect("citizens:my_dossiers")

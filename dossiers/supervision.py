@@ -1,0 +1,445 @@
+"""Supervisors' pages (/supervision/): indicators with drill-down, a dossier's full audit trail,
+the global audit log and exports. Read-only: nothing here writes, and supervisors have no
+office access."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from functools import wraps
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from openpyxl import Workbook
+
+from . import clock, exports, indicators, selectors
+from .audit import verify_dossier
+from .formatting import vn_datetime
+from .models import Agency, Attachment, ClockPause, Dossier, DossierEvent, Procedure
+from .permissions import is_supervisor, supervised_agency_ids, visibility_filter
+from .workflow import EventType
+from .worktime import VN_TZ
+
+AUDIT_PAGE = 50
+
+
+def supervisor_required(view):
+    @login_required
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not is_supervisor(request.user):
+            return render(
+                request,
+                "403.html",
+                {"reason": _("Trang này dành cho cán bộ giám sát.")},
+                status=403,
+            )
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+class ScopeForm(forms.Form):
+    date_from = forms.DateField(
+        label=gettext_lazy("Từ ngày"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    date_to = forms.DateField(
+        label=gettext_lazy("Đến ngày"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    agency = forms.ModelChoiceField(
+        label=gettext_lazy("Cơ quan"),
+        queryset=Agency.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("Toàn tỉnh"),
+    )
+    procedure = forms.ChoiceField(label=gettext_lazy("Thủ tục"), required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agency"].queryset = Agency.objects.filter(pk__in=supervised_agency_ids(user))
+        self.fields["procedure"].choices = [("", _("Tất cả thủ tục"))] + [
+            (p.code, p.name[:80]) for p in Procedure.objects.order_by("name").only("code", "name")
+        ]
+
+    def scope(self) -> indicators.Scope:
+        today = clock.now().astimezone(VN_TZ).date()
+        data = self.cleaned_data if self.is_valid() else {}
+        date_to = data.get("date_to") or today
+        date_from = data.get("date_from") or date_to.replace(month=1, day=1)
+        if date_from > date_to:
+            date_from, date_to = date_to, date_from
+        agency = data.get("agency")
+        return indicators.Scope(
+            date_from=date_from,
+            date_to=date_to,
+            agency_id=agency.pk if agency else None,
+            procedure_code=data.get("procedure") or "",
+        )
+
+
+def _scope_query(scope: indicators.Scope) -> str:
+    return urlencode(
+        {
+            "date_from": scope.date_from.isoformat(),
+            "date_to": scope.date_to.isoformat(),
+            **({"agency": scope.agency_id} if scope.agency_id else {}),
+            **({"procedure": scope.procedure_code} if scope.procedure_code else {}),
+        }
+    )
+
+
+@supervisor_required
+def dashboard(request):
+    form = ScopeForm(request.GET or None, user=request.user)
+    scope, now = form.scope(), clock.now()
+    figures = indicators.headline(request.user, scope, now)
+    months = indicators.monthly(request.user, scope)
+    statuses = indicators.status_breakdown(request.user, scope)
+    peak = max([m["received"] for m in months] + [m["resolved"] for m in months] + [1])
+    status_peak = max([n for _v, _l, n in statuses] + [1])
+    return render(
+        request,
+        "supervision/dashboard.html",
+        {
+            "form": form,
+            "scope": scope,
+            "query": _scope_query(scope),
+            "figures": figures,
+            "labels": indicators.FIGURE_LABELS,
+            "by_procedure": indicators.grouped(request.user, scope, now, "procedure"),
+            "by_agency": indicators.grouped(request.user, scope, now, "agency"),
+            "months": [
+                {
+                    **m,
+                    "received_h": 100 * m["received"] / peak,
+                    "resolved_h": 100 * m["resolved"] / peak,
+                }
+                for m in months
+            ],
+            "statuses": [(v, label, n, 100 * n / status_peak) for v, label, n in statuses],
+        },
+    )
+
+
+@supervisor_required
+def drill_down(request):
+    form = ScopeForm(request.GET or None, user=request.user)
+    scope, now = form.scope(), clock.now()
+    figure = request.GET.get("figure", "")
+    queryset = selectors.ordered(indicators.drill_down(request.user, scope, figure, now))
+    queryset = queryset.select_related("procedure", "receiving_agency")
+    cursor = request.GET.get("after", "")
+    if cursor:
+        queryset = selectors.after_cursor(queryset, cursor)
+    rows = list(queryset[: selectors.PAGE_SIZE + 1])
+    next_cursor = (
+        selectors.encode_cursor(rows[selectors.PAGE_SIZE - 1])
+        if len(rows) > selectors.PAGE_SIZE
+        else ""
+    )
+    label = indicators.FIGURE_LABELS.get(figure) or figure.removeprefix("status:")
+    return render(
+        request,
+        "supervision/dossiers.html",
+        {
+            "rows": rows[: selectors.PAGE_SIZE],
+            "next_cursor": next_cursor,
+            "figure": figure,
+            "label": label,
+            "scope": scope,
+            "query": _scope_query(scope),
+        },
+    )
+
+
+# --- a dossier's audit trail ---------------------------------------------------------------------
+
+
+def _display(field, value):
+    if value in (None, ""):
+        return "—"
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, dt.datetime):
+        return vn_datetime(value)
+    return str(value)
+
+
+def _history_entries(history_rows, title) -> list[dict]:
+    entries = []
+    for record in history_rows:
+        changes = []
+        previous = record.prev_record
+        if previous is not None:
+            for change in record.diff_against(previous).changes:
+                field = record.instance._meta.get_field(change.field)
+                changes.append(
+                    (
+                        str(field.verbose_name),
+                        _display(field, change.old),
+                        _display(field, change.new),
+                    )
+                )
+        entries.append(
+            {
+                "at": record.history_date,
+                "kind": "change",
+                "title": {"+": _("Tạo"), "~": _("Sửa"), "-": _("Xóa")}[record.history_type]
+                + f" {title}",
+                "who": record.history_user.get_full_name() or record.history_user.username
+                if record.history_user
+                else "—",
+                "changes": changes,
+            }
+        )
+    return entries
+
+
+@supervisor_required
+def dossier_trail(request, pk):
+    dossier = get_object_or_404(Dossier.objects.filter(visibility_filter(request.user)), pk=pk)
+    events = [
+        {
+            "at": e.created_at,
+            "kind": "event",
+            "title": e.get_event_type_display(),
+            "event": e,
+        }
+        for e in dossier.events.select_related("agency").order_by("seq")
+    ]
+    history = _history_entries(
+        dossier.history.select_related("history_user").order_by("history_date"), _("hồ sơ")
+    )
+    history += _history_entries(
+        Attachment.history.filter(dossier_id=dossier.pk).select_related("history_user"),
+        _("tài liệu"),
+    )
+    history += _history_entries(
+        ClockPause.history.filter(dossier_id=dossier.pk).select_related("history_user"),
+        _("khoảng tạm dừng"),
+    )
+    entries = sorted(events + history, key=lambda e: (e["at"], e["kind"] != "event"))
+    return render(
+        request,
+        "supervision/trail.html",
+        {"dossier": dossier, "entries": entries, "problem": verify_dossier(dossier)},
+    )
+
+
+# --- the global audit log ------------------------------------------------------------------------
+
+
+def _audit_events(request):
+    events = DossierEvent.objects.filter(
+        Q(dossier__receiving_agency_id__in=supervised_agency_ids(request.user))
+        | Q(dossier__competent_agency_id__in=supervised_agency_ids(request.user))
+    )
+    params = request.GET
+    if params.get("actor"):
+        events = events.filter(actor__username=params["actor"].strip())
+    if str(params.get("agency", "")).isdigit():
+        events = events.filter(agency_id=int(params["agency"]))
+    if params.get("event_type") in EventType.values:
+        events = events.filter(event_type=params["event_type"])
+    if params.get("procedure"):
+        events = events.filter(dossier__procedure__code=params["procedure"])
+    if params.get("code"):
+        events = events.filter(dossier__code=params["code"].strip())
+    for name, lookup in (("date_from", "gte"), ("date_to", "lt")):
+        try:
+            day = dt.date.fromisoformat(params.get(name, ""))
+        except ValueError:
+            continue
+        if lookup == "lt":
+            day += dt.timedelta(days=1)
+        events = events.filter(
+            **{f"created_at__{lookup}": dt.datetime.combine(day, dt.time(), tzinfo=VN_TZ)}
+        )
+    return events.order_by("-created_at", "-id")
+
+
+def _after(events, cursor: str):
+    try:
+        stamp, last_id = cursor.split("_")
+        moment = dt.datetime.fromisoformat(stamp.replace(" ", "+"))
+        last_id = int(last_id)
+    except ValueError:
+        return events
+    return events.filter(Q(created_at__lt=moment) | Q(created_at=moment, id__lt=last_id))
+
+
+AUDIT_COLUMNS = [
+    "Thời điểm",
+    "Mã hồ sơ",
+    "Sự kiện",
+    "Từ",
+    "Sang",
+    "Người thực hiện",
+    "Vai trò",
+    "Cơ quan",
+    "IP",
+    "Ghi chú",
+    "Băm",
+]
+
+
+@supervisor_required
+def audit_log(request):
+    events = _audit_events(request).select_related("dossier", "agency")
+    if request.GET.get("format") == "csv":
+        return StreamingHttpResponse(
+            _audit_csv(events.iterator(chunk_size=2000)),
+            content_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="nhat-ky.csv"'},
+        )
+    cursor = request.GET.get("after", "")
+    if cursor:
+        events = _after(events, cursor)
+    rows = list(events[: AUDIT_PAGE + 1])
+    next_cursor = ""
+    if len(rows) > AUDIT_PAGE:
+        last = rows[AUDIT_PAGE - 1]
+        next_cursor = f"{last.created_at.isoformat()}_{last.pk}"
+    query = urlencode({k: v for k, v in request.GET.items() if k not in ("after", "format") and v})
+    return render(
+        request,
+        "supervision/audit.html",
+        {
+            "rows": rows[:AUDIT_PAGE],
+            "next_cursor": next_cursor,
+            "query": query,
+            "params": request.GET,
+            "event_types": EventType.choices,
+            "agencies": Agency.objects.filter(pk__in=supervised_agency_ids(request.user)),
+            "procedures": Procedure.objects.order_by("name").only("code", "name"),
+        },
+    )
+
+
+def _audit_csv(events):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def flush():
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    writer.writerow(AUDIT_COLUMNS)
+    yield "\ufeff" + flush()
+    for e in events:
+        writer.writerow(
+            [
+                vn_datetime(e.created_at),
+                e.dossier.code or f"#{e.dossier_id}",
+                e.event_type,
+                e.from_status,
+                e.to_status,
+                e.actor_name,
+                e.role,
+                e.agency.name if e.agency else "",
+                e.ip or "",
+                e.note,
+                e.hash,
+            ]
+        )
+        yield flush()
+
+
+# --- exports -------------------------------------------------------------------------------------
+
+EXPORT_FIGURES = [
+    *list(indicators.FIGURE_LABELS),
+    "on_time_rate",
+    "online_share",
+    "electronic_share",
+    "satisfaction",
+    "average_days",
+]
+DERIVED_LABELS = {
+    "on_time_rate": "Tỷ lệ đúng hạn (%)",
+    "online_share": "Tỷ lệ trực tuyến (%)",
+    "electronic_share": "Tỷ lệ trả kết quả điện tử (%)",
+    "satisfaction": "Mức độ hài lòng (%)",
+    "average_days": "Thời gian giải quyết trung bình (ngày làm việc)",
+}
+
+
+def _indicator_table(request, scope, now):
+    header = ["Phạm vi"] + [
+        indicators.FIGURE_LABELS.get(k) or DERIVED_LABELS[k] for k in EXPORT_FIGURES
+    ]
+    total = indicators.headline(request.user, scope, now)
+    rows = [["Tổng"] + [total[k] for k in EXPORT_FIGURES]]
+    for group in ("agency", "procedure"):
+        for row in indicators.grouped(request.user, scope, now, group):
+            rows.append([row["name"]] + [row[k] for k in EXPORT_FIGURES])
+    return header, rows
+
+
+@supervisor_required
+def export_indicators(request, fmt):
+    form = ScopeForm(request.GET or None, user=request.user)
+    scope, now = form.scope(), clock.now()
+    header, rows = _indicator_table(request, scope, now)
+    name = f"chi-so-{scope.date_from:%Y%m%d}-{scope.date_to:%Y%m%d}"
+    return _table_response(name, fmt, header, rows)
+
+
+def _table_response(name, fmt, header, rows):
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(header)
+        writer.writerows(rows)
+        response = HttpResponse(
+            "\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8"
+        )
+    else:
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet("Chỉ số")
+        sheet.append(header)
+        for row in rows:
+            sheet.append(row)
+        output = io.BytesIO()
+        workbook.save(output)
+        response = HttpResponse(
+            output.getvalue(),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
+
+
+@supervisor_required
+def export_register(request, fmt):
+    form = ScopeForm(request.GET or None, user=request.user)
+    scope = form.scope()
+    agencies = [scope.agency_id] if scope.agency_id else list(supervised_agency_ids(request.user))
+    rows = exports.register_rows(
+        agency_ids=agencies, date_from=scope.date_from, date_to=scope.date_to
+    )
+    name = f"so-theo-doi-{scope.date_from:%Y%m%d}-{scope.date_to:%Y%m%d}"
+    if fmt == "csv":
+        response = StreamingHttpResponse(
+            exports.csv_lines(rows), content_type="text/csv; charset=utf-8"
+        )
+    else:
+        response = HttpResponse(
+            exports.xlsx_bytes(rows),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import supervision
+
+app_name = "supervision"
+
+urlpatterns = [
+    path("", supervision.dashboard, name="dashboard"),
+    path("dossiers/", supervision.drill_down, name="dossiers"),
+    path("dossiers/<int:pk>/", supervision.dossier_trail, name="trail"),
+    path("audit/", supervision.audit_log, name="audit"),
+    path("export/indicators.<str:fmt>", supervision.export_indicators, name="export_indicators"),
+    path("export/register.<str:fmt>", supervision.export_register, name="export_register"),
+]
