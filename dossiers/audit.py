@@ -44,6 +44,20 @@ def event_hash(event: DossierEvent) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def history_fingerprint(row) -> str:
+    """SHA-256 over every column of a django-simple-history row, as stored."""
+    content = {f.attname: getattr(row, f.attname) for f in row._meta.concrete_fields}
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def history_reference(dossier: Dossier) -> dict:
+    """The history row the dossier's last save wrote, for the event that caused it. Read back
+    from the database, so the fingerprint is computed from stored values, as verify does."""
+    row = Dossier.history.filter(id=dossier.pk).order_by("-history_id").first()
+    return {"id": row.history_id, "sha256": history_fingerprint(row)}
+
+
 def append_event(
     dossier: Dossier,
     *,
@@ -140,8 +154,11 @@ class ChainHead:
         return cls(dossier.pk, dossier.code, dossier.event_seq, dossier.audit_head)
 
 
-def verify_chain(head: ChainHead, events: Iterable[DossierEvent]) -> ChainProblem | None:
-    """The first problem in one dossier's chain, or None when it verifies."""
+def verify_chain(
+    head: ChainHead, events: Iterable[DossierEvent], history: dict | None = None
+) -> ChainProblem | None:
+    """The first problem in one dossier's chain, or None when it verifies. With `history`
+    (history_id -> row), the history rows the events name must exist unchanged."""
 
     def problem(reason, event=None):
         return ChainProblem(
@@ -160,6 +177,13 @@ def verify_chain(head: ChainHead, events: Iterable[DossierEvent]) -> ChainProble
             return problem("previous-hash link broken", event)
         if event_hash(event) != event.hash:
             return problem("content does not match its hash (edited)", event)
+        reference = event.data.get("history") if history is not None else None
+        if reference:
+            row = history.get(reference["id"])
+            if row is None:
+                return problem(f"history row {reference['id']} it names was removed", event)
+            if history_fingerprint(row) != reference["sha256"]:
+                return problem(f"history row {reference['id']} it names was edited", event)
         prev_hash, expected_seq = event.hash, expected_seq + 1
     if expected_seq - 1 != head.event_seq or prev_hash != head.audit_head:
         return problem(
@@ -170,7 +194,8 @@ def verify_chain(head: ChainHead, events: Iterable[DossierEvent]) -> ChainProble
 
 
 def verify_dossier(dossier: Dossier) -> ChainProblem | None:
-    return verify_chain(ChainHead.of(dossier), dossier.events.order_by("seq"))
+    history = {row.history_id: row for row in Dossier.history.filter(id=dossier.pk)}
+    return verify_chain(ChainHead.of(dossier), dossier.events.order_by("seq"), history)
 
 
 def verify_all(batch_size: int = 2000) -> Iterator[ChainProblem]:
@@ -181,16 +206,98 @@ def verify_all(batch_size: int = 2000) -> Iterator[ChainProblem]:
         .values_list("id", "code", "event_seq", "audit_head")
         .iterator(chunk_size=batch_size)
     )
-    events = DossierEvent.objects.order_by("dossier_id", "seq").iterator(chunk_size=batch_size)
-    pending = next(events, None)
+    events = _grouped(
+        DossierEvent.objects.order_by("dossier_id", "seq").iterator(chunk_size=batch_size),
+        lambda e: e.dossier_id,
+    )
+    histories = _grouped(
+        Dossier.history.order_by("id", "history_id").iterator(chunk_size=batch_size),
+        lambda h: h.id,
+    )
     for row in heads:
         head = ChainHead(*row)
-        chain = []
-        while pending is not None and pending.dossier_id < head.dossier_id:
-            pending = next(events, None)  # events of a vanished dossier cannot exist (PROTECT)
-        while pending is not None and pending.dossier_id == head.dossier_id:
-            chain.append(pending)
-            pending = next(events, None)
-        found = verify_chain(head, chain)
+        chain = events.take(head.dossier_id)
+        history = {h.history_id: h for h in histories.take(head.dossier_id)}
+        found = verify_chain(head, chain, history)
         if found:
             yield found
+
+
+class _grouped:
+    """Rows of a stream sorted by dossier id, handed out one dossier at a time."""
+
+    def __init__(self, rows, key):
+        self.rows, self.key = rows, key
+        self.pending = next(rows, None)
+
+    def take(self, dossier_id: int) -> list:
+        while self.pending is not None and self.key(self.pending) < dossier_id:
+            self.pending = next(self.rows, None)
+        taken = []
+        while self.pending is not None and self.key(self.pending) == dossier_id:
+            taken.append(self.pending)
+            self.pending = next(self.rows, None)
+        return taken
+
+
+# --- the daily digest of chain heads -------------------------------------------------------------
+
+
+def heads_digest(day_end: dt.datetime) -> tuple[str, int]:
+    """(SHA-256 over every dossier's chain head as it stood at `day_end`, dossiers counted).
+
+    Printed or exported each day, it makes a later rewrite of past events detectable even if
+    the rewriter recomputed every hash of the chain.
+    """
+    from django.db.models import OuterRef, Subquery
+
+    last_hash = (
+        DossierEvent.objects.filter(dossier=OuterRef("pk"), created_at__lt=day_end)
+        .order_by("-seq")
+        .values("hash")[:1]
+    )
+    heads = (
+        Dossier.objects.annotate(head=Subquery(last_hash))
+        .exclude(head=None)
+        .order_by("pk")
+        .values_list("pk", "head")
+        .iterator(chunk_size=5000)
+    )
+    digest, count = hashlib.sha256(), 0
+    for pk, head in heads:
+        digest.update(f"{pk}:{head}\n".encode())
+        count += 1
+    return digest.hexdigest(), count
+
+
+def day_end(day: dt.date) -> dt.datetime:
+    from .worktime import VN_TZ
+
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=VN_TZ)
+
+
+def record_digest(day: dt.date):
+    """Store the digest of `day` (Vietnam date) once; an existing one is never overwritten."""
+    from . import clock
+    from .models import AuditDigest
+
+    existing = AuditDigest.objects.filter(day=day).first()
+    if existing:
+        return existing
+    digest, count = heads_digest(day_end(day))
+    return AuditDigest.objects.create(
+        day=day, digest=digest, dossiers=count, created_at=clock.now()
+    )
+
+
+def verify_digests() -> Iterator[str]:
+    """Stored digests whose recomputation differs: past events were rewritten since."""
+    from .models import AuditDigest
+
+    for stored in AuditDigest.objects.order_by("day"):
+        digest, _count = heads_digest(day_end(stored.day))
+        if digest != stored.digest:
+            yield (
+                f"digest of {stored.day:%d/%m/%Y} was {stored.digest[:16]}… and is now "
+                f"{digest[:16]}…: events up to that day were rewritten"
+            )

@@ -751,3 +751,20 @@ class SavedFilter(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class AuditDigest(models.Model):
+    """The day's digest of every dossier's chain head (see audit.heads_digest)."""
+
+    day = models.DateField(_("ngày"), unique=True)
+    digest = models.CharField(max_length=64)
+    dossiers = models.PositiveIntegerField(_("số hồ sơ"))
+    created_at = models.DateTimeField(_("lập lúc"))
+
+    class Meta:
+        verbose_name = _("mã tổng hợp nhật ký")
+        verbose_name_plural = _("mã tổng hợp nhật ký")
+        ordering = ["-day"]
+
+    def __str__(self):
+        return f"{self.day:%d/%m/%Y} {self.digest[:16]}"

@@ -237,6 +237,19 @@ def dossier_trail(request, pk):
     )
 
 
+@supervisor_required
+def integrity(request):
+    """The stored daily digests, each recomputed now: a mismatch means past events changed."""
+    from .audit import day_end, heads_digest
+    from .models import AuditDigest
+
+    digests = []
+    for stored in AuditDigest.objects.order_by("-day")[:31]:
+        now_digest, _count = heads_digest(day_end(stored.day))
+        digests.append({"stored": stored, "ok": now_digest == stored.digest, "now": now_digest})
+    return render(request, "supervision/integrity.html", {"digests": digests})
+
+
 # --- the global audit log ------------------------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
 from .. import aftercommit, clock
-from ..audit import append_event
+from ..audit import append_event, history_reference, store_head
 from ..errors import ChangedMeanwhile, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from ..models import Agency, Dossier
 from ..permissions import agency_ids_with_role, can_see, official_roles_for
@@ -148,6 +148,9 @@ def perform(
             if edge.target != SAME:
                 getattr(locked, action)()
             locked.version += 1
+            locked._history_user = actor.user
+            locked.save()
+            # The event names the history row this save wrote, so the chain covers it too.
             event = append_event(
                 locked,
                 event_type=ACTION_EVENT[action],
@@ -157,12 +160,11 @@ def perform(
                 agency=agency,
                 ip=actor.ip,
                 note=note,
-                data=data,
+                data={**data, "history": history_reference(locked)},
                 from_status=from_status,
                 to_status=locked.status,
             )
-            locked._history_user = actor.user
-            locked.save()
+            store_head(locked)
             aftercommit.schedule(locked, event)  # e-mail and slip once this commits
     except (ConcurrentTransition, TransitionNotAllowed):
         # The row lock makes this rare (SQLite has no row locks); the meaning is the same.

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from .. import aftercommit, clock
-from ..audit import append_event, store_head
+from ..audit import append_event, history_reference, store_head
 from ..errors import ChangedMeanwhile, Forbidden, InvalidTransition, ValidationFailed
 from ..models import Agency, Attachment, Channel, ClockPause, Dossier, Procedure, ProcedureDocument
 from ..permissions import roles_at
@@ -75,6 +75,7 @@ def dossier_create_draft(
             role=Role.CITIZEN,
             ip=actor.ip,
             to_status=Status.DRAFT,
+            data={"history": history_reference(dossier)},
         )
         store_head(dossier)
     return dossier
@@ -219,7 +220,12 @@ def dossier_intake(
             agency=agency,
             ip=actor.ip,
             note=note,
-            data={"code": dossier.code, "papers_seen": sorted(seen), **due_data(dossier)},
+            data={
+                "code": dossier.code,
+                "papers_seen": sorted(seen),
+                **due_data(dossier),
+                "history": history_reference(dossier),
+            },
             from_status="",
             to_status=dossier.status,
         )

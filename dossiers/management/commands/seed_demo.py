@@ -18,6 +18,7 @@ from django.db import transaction
 
 from citizens.models import CitizenProfile
 from dossiers import aftercommit, clock, scenarios, services
+from dossiers.audit import record_digest
 from dossiers.demo import catalogue
 from dossiers.models import CalendarDay, Channel, Dossier, Membership, Procedure
 from dossiers.scenarios import Cast
@@ -151,6 +152,9 @@ class Command(BaseCommand):
         )
         with aftercommit.muted():
             made = builder.build(options["dossiers"])
+        today = clock.now().astimezone(WorkCalendar().tz).date()
+        for days_ago in (3, 2, 1):  # the daily digests cron would have stored
+            record_digest(today - dt.timedelta(days=days_ago))
         self.stdout.write(self.style.SUCCESS(f"Created {made} demo dossiers."))
 
     @transaction.atomic

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from dossiers.audit import verify_all
+from dossiers.audit import verify_all, verify_digests
 from dossiers.models import Dossier, DossierEvent
 
 
@@ -20,6 +20,8 @@ class Command(BaseCommand):
             problems.append(problem)
             if not options["all"]:
                 break
+        if not problems or options["all"]:
+            problems.extend(verify_digests())
         if problems:
             for problem in problems:
                 self.stderr.write(f"BROKEN: {problem}")
@@ -29,6 +31,6 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"OK: {Dossier.objects.count()} dossiers, {DossierEvent.objects.count()} events, "
-                "every hash chain verifies."
+                "every hash chain and stored daily digest verifies."
             )
         )
