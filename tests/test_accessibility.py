@@ -74,3 +74,28 @@ def test_office_pages_have_no_wcag_violations(live_server, browser_page):
     ]:
         page.goto(base + url)
         assert violations(page) == [], url
+
+
+def test_supervision_pages_have_no_wcag_violations(live_server, browser_page, screenshot):
+    from django.core.management import call_command
+
+    call_command("seed_demo", "--force", "--dossiers", "20")
+    page, base = browser_page, live_server.url
+    page.goto(base + "/accounts/login/")
+    page.locator("#id_username").fill("supervisor")
+    page.locator("#id_password").fill("onestop-demo")
+    page.locator("main button[type=submit]").click()
+    page.wait_for_url("**/supervision/")
+    screenshot(page, "supervision-01-dashboard")
+    returned = Dossier.objects.filter(status=Status.RETURNED).first()
+    for url, shot in [
+        ("/supervision/dossiers/?figure=resolved", "supervision-02-drill-down"),
+        (f"/supervision/dossiers/{returned.pk}/", "supervision-03-trail"),
+        ("/supervision/audit/", "supervision-04-audit-log"),
+        ("/supervision/integrity/", "supervision-05-integrity"),
+    ]:
+        page.goto(base + url)
+        assert violations(page) == [], url
+        screenshot(page, shot)
+    page.goto(base + "/supervision/")
+    assert violations(page) == []
