@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("citizens.urls")),
     path("office/", include("dossiers.urls")),
     path("supervision/", include("dossiers.supervision_urls")),
+    path("api/v1/", include("dossiers.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

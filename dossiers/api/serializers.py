@@ -1,0 +1,307 @@
+"""API representations. Input serializers parse; the services enforce every rule."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from .. import clock
+from ..models import Attachment, Dossier, DossierEvent, Procedure, ProcedureDocument, ProcedureField
+from ..workflow import Action, Status
+
+
+def dossier_ref(dossier: Dossier) -> str:
+    """How the API names a dossier: its code, or draft-<id> before it has one."""
+    return dossier.code or f"draft-{dossier.pk}"
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ProcedureDocument
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "required",
+            "condition",
+            "channels",
+            "originals",
+            "certified_copies",
+            "copies",
+            "allowed_types",
+        ]
+
+
+class FieldSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ProcedureField
+        fields = ["key", "label", "type", "required", "choices", "help_text"]
+
+
+class ProcedureSerializer(serializers.ModelSerializer):
+    documents = DocumentSerializer(many=True, read_only=True)
+    fields = FieldSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Procedure
+        fields = [
+            "code",
+            "name",
+            "name_en",
+            "sector",
+            "competent_level",
+            "time_limit_value",
+            "time_limit_unit",
+            "supplement_policy",
+            "fee_vnd",
+            "fee_note",
+            "channels",
+            "result_description",
+            "documents",
+            "fields",
+        ]
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    document_type = serializers.IntegerField(source="document_id", allow_null=True)
+
+    class Meta:
+        model = Attachment
+        fields = [
+            "id",
+            "document_type",
+            "purpose",
+            "original_name",
+            "size",
+            "sha256",
+            "content_type",
+            "paper_original_seen",
+            "created_at",
+        ]
+
+
+class DossierSerializer(serializers.ModelSerializer):
+    ref = serializers.SerializerMethodField(help_text="Code, or draft-<id> for a draft.")
+    status_name = serializers.CharField(source="get_status_display")
+    national_status_code = serializers.IntegerField(allow_null=True)
+    procedure = serializers.CharField(source="procedure.code")
+    receiving_agency = serializers.CharField(source="receiving_agency.code")
+    competent_agency = serializers.CharField(source="competent_agency.code")
+    assignee = serializers.SerializerMethodField()
+    overdue = serializers.SerializerMethodField()
+    attachments = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Dossier
+        fields = [
+            "ref",
+            "code",
+            "status",
+            "status_name",
+            "national_status_code",
+            "procedure",
+            "receiving_agency",
+            "competent_agency",
+            "channel",
+            "applicant",
+            "form_data",
+            "created_at",
+            "submitted_at",
+            "received_at",
+            "due_at",
+            "original_due_at",
+            "resolved_at",
+            "returned_at",
+            "overdue",
+            "assignee",
+            "outcome",
+            "result_delivery",
+            "requested_documents",
+            "rating",
+            "version",
+            "attachments",
+        ]
+
+    def get_ref(self, dossier) -> str:
+        return dossier_ref(dossier)
+
+    def get_assignee(self, dossier) -> str | None:
+        return dossier.assignee.get_username() if dossier.assignee_id else None
+
+    def get_overdue(self, dossier) -> bool:
+        return dossier.is_overdue(clock.now())
+
+    @extend_schema_field(AttachmentSerializer(many=True))
+    def get_attachments(self, dossier):
+        rows = dossier.attachments.all()  # prefetched by the view
+        if self.context.get("citizen_view") and dossier.status not in (
+            Status.RESOLVED,
+            Status.RETURNED,
+        ):
+            rows = [a for a in rows if a.purpose != Attachment.Purpose.RESULT]
+        return AttachmentSerializer(rows, many=True).data
+
+
+class DossierCreateSerializer(serializers.Serializer):
+    procedure = serializers.SlugRelatedField(
+        slug_field="code", queryset=Procedure.objects.filter(active=True)
+    )
+    form_data = serializers.DictField(required=False, default=dict)
+    agency = serializers.CharField(
+        required=False, help_text="Receiving commune agency code; default: the first commune."
+    )
+
+
+class DraftUpdateSerializer(serializers.Serializer):
+    form_data = serializers.DictField()
+
+
+class AttachmentUploadSerializer(serializers.Serializer):
+    document_type = serializers.IntegerField(required=False, allow_null=True)
+    file = serializers.FileField()
+    purpose = serializers.ChoiceField(
+        choices=Attachment.Purpose.choices, default=Attachment.Purpose.APPLICATION
+    )
+
+
+class EventSerializer(serializers.ModelSerializer):
+    agency = serializers.CharField(source="agency.code", allow_null=True, default=None)
+
+    class Meta:
+        model = DossierEvent
+        fields = [
+            "seq",
+            "event_type",
+            "from_status",
+            "to_status",
+            "actor_name",
+            "role",
+            "agency",
+            "created_at",
+            "ip",
+            "note",
+            "data",
+            "hash",
+        ]
+
+
+class TimelineSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    title = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class LookupSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    procedure = serializers.CharField()
+    agency = serializers.CharField()
+    status = serializers.CharField()
+    status_name = serializers.CharField()
+    national_status_code = serializers.IntegerField(allow_null=True)
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    received_at = serializers.DateTimeField(allow_null=True)
+    due_at = serializers.DateTimeField(allow_null=True)
+    returned_at = serializers.DateTimeField(allow_null=True)
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"})
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+# --- action bodies ---------------------------------------------------------------------------
+
+
+class ActionBody(serializers.Serializer):
+    version = serializers.IntegerField(
+        required=False, help_text="The version you saw; a different current one answers 409."
+    )
+
+    def service_kwargs(self) -> dict:
+        data = dict(self.validated_data)
+        data["expected_version"] = data.pop("version", None)
+        return data
+
+
+class NoteBody(ActionBody):
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ReasonBody(ActionBody):
+    reason = serializers.CharField()
+
+
+class SupplementRequestBody(ActionBody):
+    documents = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
+    reason = serializers.CharField()
+
+
+class AssignBody(ActionBody):
+    assignee = serializers.SlugRelatedField(
+        slug_field="username", queryset=get_user_model().objects.all()
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ProposeBody(ActionBody):
+    outcome = serializers.ChoiceField(choices=Dossier.Outcome.choices)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class PaymentRequestBody(ActionBody):
+    amount_vnd = serializers.IntegerField(min_value=1)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class PaymentRecordBody(ActionBody):
+    receipt_number = serializers.CharField()
+
+
+class ReturnBody(ActionBody):
+    delivery = serializers.ChoiceField(choices=Dossier.Delivery.choices)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class RescheduleBody(ActionBody):
+    due_at = serializers.DateTimeField()
+    reason = serializers.CharField()
+
+    def service_kwargs(self) -> dict:
+        data = super().service_kwargs()
+        data["new_due_at"] = data.pop("due_at")
+        return data
+
+
+class RateBody(ActionBody):
+    rating = serializers.ChoiceField(choices=Dossier.Rating.choices)
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class NoteTextBody(ActionBody):
+    text = serializers.CharField()
+
+
+ACTION_BODIES: dict[str, type[ActionBody]] = {
+    Action.SUBMIT: ActionBody,
+    Action.RECEIVE: NoteBody,
+    Action.REFUSE: ReasonBody,
+    Action.REQUEST_SUPPLEMENT: SupplementRequestBody,
+    Action.SUPPLEMENT: NoteBody,
+    Action.ASSIGN: AssignBody,
+    Action.PROPOSE: ProposeBody,
+    Action.SEND_BACK: ReasonBody,
+    Action.APPROVE: NoteBody,
+    Action.REQUEST_PAYMENT: PaymentRequestBody,
+    Action.RECORD_PAYMENT: PaymentRecordBody,
+    Action.RETURN_RESULT: ReturnBody,
+    Action.WITHDRAW: ReasonBody,
+    Action.STOP: ReasonBody,
+    Action.RESCHEDULE: RescheduleBody,
+    Action.RATE: RateBody,
+    Action.NOTE: NoteTextBody,
+}

@@ -1,0 +1,18 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+router = SimpleRouter(trailing_slash=True)
+router.register("procedures", views.ProcedureViewSet, basename="procedure")
+router.register("dossiers", views.DossierViewSet, basename="dossier")
+
+urlpatterns = [
+    path("auth/token/", views.TokenView.as_view(), name="api-token"),
+    path("lookup/", views.LookupView.as_view(), name="api-lookup"),
+    path("indicators/", views.IndicatorsView.as_view(), name="api-indicators"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include(router.urls)),
+]

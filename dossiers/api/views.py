@@ -1,0 +1,402 @@
+"""API v1 endpoints: thin wrappers over the services, selectors and the one visibility rule."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.contrib.auth import authenticate
+from django.db.models import Prefetch, Q
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import permissions, serializers, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.decorators import action as route
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import clock, indicators, selectors, services, slips
+from ..errors import ValidationFailed
+from ..models import Agency, Attachment, Dossier, Procedure, ProcedureDocument
+from ..permissions import is_official, is_supervisor, visible_dossiers
+from ..services import Actor
+from ..timeline import citizen_timeline
+from ..workflow import Status
+from .errors import ErrorSerializer
+from .serializers import (
+    ACTION_BODIES,
+    AttachmentSerializer,
+    AttachmentUploadSerializer,
+    DossierCreateSerializer,
+    DossierSerializer,
+    DraftUpdateSerializer,
+    EventSerializer,
+    LookupSerializer,
+    ProcedureSerializer,
+    TimelineSerializer,
+    TokenRequestSerializer,
+    TokenSerializer,
+)
+
+ERRORS = {
+    code: OpenApiResponse(ErrorSerializer, description=text)
+    for code, text in {
+        400: "Invalid input (fields say which).",
+        401: "Not authenticated.",
+        403: "Not allowed for this user (the message says why).",
+        404: "Unknown, or not visible to this user.",
+        409: "Not allowed in the current status, or changed meanwhile.",
+        429: "Throttled.",
+    }.items()
+}
+
+
+def _errors(*codes):
+    return {code: ERRORS[code] for code in codes}
+
+
+class TokenView(APIView):
+    permission_classes = [permissions.AllowAny]
+    throttle_scope = "token"
+
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={200: TokenSerializer, **_errors(400, 429)},
+        summary="Exchange a username and password for an API token",
+    )
+    def post(self, request):
+        body = TokenRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        user = authenticate(request, **body.validated_data)
+        if user is None or not user.is_active:
+            raise ValidationFailed(
+                "Sai tên đăng nhập hoặc mật khẩu.",
+                fields={"non_field_errors": ["Sai tên đăng nhập hoặc mật khẩu."]},
+            )
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+class ProcedureViewSet(viewsets.ReadOnlyModelViewSet):
+    """The catalogue of active procedures (public)."""
+
+    permission_classes = [permissions.AllowAny]
+    serializer_class = ProcedureSerializer
+    lookup_field = "code"
+    lookup_value_regex = r"[\w.]+"
+    queryset = Procedure.objects.filter(active=True).prefetch_related("documents", "fields")
+
+    @extend_schema(responses={200: ProcedureSerializer, **_errors(404)})
+    def retrieve(self, request, *args, **kwargs):
+        return super().retrieve(request, *args, **kwargs)
+
+
+DOSSIER_FILTERS = [
+    OpenApiParameter("status", str, enum=[s for s in Status.values if s != Status.DRAFT]),
+    OpenApiParameter("procedure", str, description="Procedure code"),
+    OpenApiParameter("agency", str, description="Receiving or competent agency code"),
+    OpenApiParameter("channel", int, enum=[1, 2, 3]),
+    OpenApiParameter("overdue", bool),
+    OpenApiParameter("received_from", OpenApiTypes.DATE),
+    OpenApiParameter("received_to", OpenApiTypes.DATE),
+    OpenApiParameter(
+        "q", str, description="Code, applicant name (accent-insensitive) or ID number"
+    ),
+]
+
+
+class DossierViewSet(viewsets.GenericViewSet):
+    """Dossiers visible to the caller: a citizen's own, an official's agencies', a supervisor's
+    province. Writes are actions; the status is never writable directly."""
+
+    serializer_class = DossierSerializer
+    lookup_field = "ref"
+    lookup_value_regex = r"[\w.\-]+"
+
+    def get_queryset(self):
+        return (
+            visible_dossiers(self.request.user)
+            .select_related("procedure", "receiving_agency", "competent_agency", "assignee")
+            .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
+        )
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        user = self.request.user
+        context["citizen_view"] = not (is_official(user) or is_supervisor(user))
+        return context
+
+    def get_object(self):
+        ref = self.kwargs["ref"]
+        queryset = self.get_queryset()
+        if ref.startswith("draft-") and ref[6:].isdigit():
+            found = queryset.filter(pk=int(ref[6:]), code__isnull=True).first()
+        else:
+            found = queryset.filter(code=ref).first()
+        if found is None:
+            raise NotFound("Không tìm thấy hồ sơ.")
+        return found
+
+    def _actor(self) -> Actor:
+        return Actor.from_request(self.request)
+
+    def _dossier_response(self, dossier, status=200):
+        fresh = self.get_queryset().get(pk=dossier.pk)
+        return Response(self.get_serializer(fresh).data, status=status)
+
+    @extend_schema(
+        parameters=DOSSIER_FILTERS, responses={200: DossierSerializer(many=True), **_errors(401)}
+    )
+    def list(self, request):
+        queryset = self.get_queryset()
+        params = request.query_params
+        if not (is_official(request.user) or is_supervisor(request.user)):
+            queryset = queryset.filter(applicant_user=request.user)
+        queryset = selectors.apply_filters(
+            queryset,
+            {k: params.get(k, "") for k in ("q", "procedure", "status", "channel")}
+            | {
+                "received_from": params.get("received_from", ""),
+                "received_to": params.get("received_to", ""),
+            },
+        )
+        if params.get("agency"):
+            code = params["agency"]
+            queryset = queryset.filter(
+                Q(receiving_agency__code=code) | Q(competent_agency__code=code)
+            )
+        if params.get("overdue") in ("true", "1"):
+            queryset = queryset.overdue(clock.now())
+        elif params.get("overdue") in ("false", "0"):
+            queryset = queryset.exclude(pk__in=Dossier.objects.overdue(clock.now()).values("pk"))
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(responses={200: DossierSerializer, **_errors(401, 404)})
+    def retrieve(self, request, ref=None):
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(
+        request=DossierCreateSerializer,
+        responses={201: DossierSerializer, **_errors(400, 401, 403)},
+        summary="Create a draft (citizens)",
+    )
+    def create(self, request):
+        body = DossierCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        if (
+            is_official(request.user)
+            or is_supervisor(request.user)
+            or not hasattr(request.user, "citizen_profile")
+        ):
+            raise PermissionDenied("Chỉ tài khoản công dân được tạo hồ sơ trực tuyến.")
+        agency = _agency(body.validated_data.get("agency"))
+        dossier = services.dossier_create_draft(
+            actor=self._actor(),
+            procedure=body.validated_data["procedure"],
+            receiving_agency=agency,
+            form_data=body.validated_data["form_data"],
+        )
+        return self._dossier_response(dossier, status=201)
+
+    @extend_schema(
+        request=DraftUpdateSerializer,
+        responses={200: DossierSerializer, **_errors(400, 401, 403, 404, 409)},
+        summary="Fill in a draft's form answers",
+    )
+    def partial_update(self, request, ref=None):
+        dossier = self.get_object()
+        body = DraftUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.dossier_update_draft(
+            actor=self._actor(), dossier=dossier, form_data=body.validated_data["form_data"]
+        )
+        return self._dossier_response(dossier)
+
+    @extend_schema(
+        request={"multipart/form-data": AttachmentUploadSerializer},
+        responses={201: AttachmentSerializer, **_errors(400, 401, 403, 404, 409)},
+        summary="Upload a document (checked by content)",
+    )
+    @route(detail=True, methods=["post"], url_path="attachments")
+    def attachments(self, request, ref=None):
+        dossier = self.get_object()
+        body = AttachmentUploadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        document = None
+        if body.validated_data.get("document_type") is not None:
+            document = ProcedureDocument.objects.filter(
+                pk=body.validated_data["document_type"], procedure_id=dossier.procedure_id
+            ).first()
+            if document is None:
+                raise ValidationFailed(
+                    fields={"document_type": ["Giấy tờ không thuộc thủ tục này."]}
+                )
+        attachment = services.attachment_add(
+            actor=self._actor(),
+            dossier=dossier,
+            upload=body.validated_data["file"],
+            document=document,
+            purpose=body.validated_data["purpose"],
+        )
+        return Response(AttachmentSerializer(attachment).data, status=201)
+
+    @extend_schema(
+        request=inline_serializer("ActionRequest", fields={}),
+        responses={200: DossierSerializer, **_errors(400, 401, 403, 404, 409)},
+        parameters=[
+            OpenApiParameter("action", str, OpenApiParameter.PATH, enum=sorted(ACTION_BODIES))
+        ],
+        summary="Fire an action (the body's fields depend on the action; see the description)",
+        description="Bodies: "
+        + "; ".join(
+            f"{name}: {{{', '.join(body().fields)}}}" for name, body in ACTION_BODIES.items()
+        ),
+    )
+    @route(detail=True, methods=["post"], url_path=r"actions/(?P<action>[a-z_]+)")
+    def actions(self, request, ref=None, action=None):
+        if action not in ACTION_BODIES:
+            raise NotFound("Không có thao tác này.")
+        dossier = self.get_object()
+        body = ACTION_BODIES[action](data=request.data)
+        body.is_valid(raise_exception=True)
+        services.ACTION_SERVICES[action](
+            actor=self._actor(), dossier=dossier, **body.service_kwargs()
+        )
+        return self._dossier_response(dossier)
+
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "Events",
+                fields={
+                    "events": EventSerializer(many=True, required=False),
+                    "timeline": TimelineSerializer(many=True, required=False),
+                },
+            ),
+            **_errors(401, 404),
+        },
+        summary="The audit trail (staff) or the plain-language timeline (the applicant)",
+    )
+    @route(detail=True, methods=["get"], url_path="events")
+    def events(self, request, ref=None):
+        dossier = self.get_object()
+        if is_official(request.user) or is_supervisor(request.user):
+            events = dossier.events.select_related("agency").order_by("seq")
+            return Response({"events": EventSerializer(events, many=True).data})
+        return Response({"timeline": TimelineSerializer(citizen_timeline(dossier), many=True).data})
+
+    @extend_schema(
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY, **_errors(401, 404)},
+        parameters=[
+            OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=sorted(slips.SOURCE_EVENTS))
+        ],
+        summary="A slip as PDF (rendered once, its SHA-256 in the audit trail)",
+    )
+    @route(detail=True, methods=["get"], url_path=r"slips/(?P<kind>[a-z]+)\.pdf")
+    def slips(self, request, ref=None, kind=None):
+        dossier = self.get_object()
+        staff = is_official(request.user) or is_supervisor(request.user)
+        if kind not in slips.available_kinds(dossier, staff=staff):
+            raise NotFound("Phiếu này chưa có.")
+        slip = slips.slip_for(dossier, kind)
+        return FileResponse(
+            slip.file.open("rb"),
+            content_type="application/pdf",
+            filename=f"{kind}-{dossier.code}.pdf",
+        )
+
+
+def _agency(code: str | None) -> Agency:
+    communes = Agency.objects.filter(level=Agency.Level.COMMUNE).order_by("code")
+    agency = communes.filter(code=code).first() if code else communes.first()
+    if agency is None:
+        raise ValidationFailed(fields={"agency": ["Không có cơ quan tiếp nhận này."]})
+    return agency
+
+
+class LookupView(APIView):
+    """Public status by dossier code + lookup key: no personal data, throttled."""
+
+    permission_classes = [permissions.AllowAny]
+    throttle_scope = "lookup"
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("code", str, required=True),
+            OpenApiParameter("key", str, required=True),
+        ],
+        responses={200: LookupSerializer, **_errors(400, 404, 429)},
+    )
+    def get(self, request):
+        code, key = (
+            request.query_params.get("code", "").strip(),
+            request.query_params.get("key", ""),
+        )
+        if not code or not key:
+            raise ValidationFailed(fields={"code": ["Bắt buộc."], "key": ["Bắt buộc."]})
+        dossier = (
+            Dossier.objects.select_related("procedure", "receiving_agency")
+            .exclude(status=Status.DRAFT)
+            .filter(code=code)
+            .first()
+        )
+        expected = dossier.lookup_key if dossier else secrets.token_hex(5)
+        if dossier is None or not secrets.compare_digest(expected, key.strip().upper()):
+            raise NotFound("Không tìm thấy hồ sơ với mã hồ sơ và mã tra cứu này.")
+        return Response(
+            LookupSerializer(
+                {
+                    "code": dossier.code,
+                    "procedure": dossier.procedure.name,
+                    "agency": dossier.receiving_agency.name,
+                    "status": dossier.status,
+                    "status_name": dossier.get_status_display(),
+                    "national_status_code": dossier.national_status_code,
+                    "submitted_at": dossier.submitted_at,
+                    "received_at": dossier.received_at,
+                    "due_at": dossier.due_at,
+                    "returned_at": dossier.returned_at,
+                }
+            ).data
+        )
+
+
+class IndicatorsView(APIView):
+    """The supervisors' figures, as on the dashboard."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("date_from", OpenApiTypes.DATE),
+            OpenApiParameter("date_to", OpenApiTypes.DATE),
+            OpenApiParameter("agency", int),
+            OpenApiParameter("procedure", str),
+        ],
+        responses={
+            200: inline_serializer(
+                "Indicators",
+                fields={
+                    "date_from": serializers.DateField(),
+                    "date_to": serializers.DateField(),
+                    "figures": serializers.DictField(child=serializers.FloatField(allow_null=True)),
+                },
+            ),
+            **_errors(401, 403),
+        },
+    )
+    def get(self, request):
+        if not is_supervisor(request.user):
+            raise PermissionDenied("Chỉ cán bộ giám sát xem được chỉ số.")
+        from ..supervision import ScopeForm
+
+        scope = ScopeForm(request.query_params or None, user=request.user).scope()
+        figures = indicators.headline(request.user, scope, clock.now())
+        return Response(
+            {"date_from": scope.date_from, "date_to": scope.date_to, "figures": figures}
+        )
