@@ -14,7 +14,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: run test lint install install-dev system-deps system-deps-test diagram clean
+.PHONY: run test lint install install-dev system-deps system-deps-test diagram openapi clean
 
 run: install system-deps
 	DEBUG=1 $(PY) manage.py migrate --noinput
@@ -56,3 +56,7 @@ diagram: install-dev
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .ruff_cache
+
+# The committed OpenAPI schema (a test fails when it differs from the code).
+openapi: install-dev
+	DEBUG=1 $(PY) manage.py spectacular --validate --fail-on-warn --file docs/openapi.yaml

@@ -14,5 +14,10 @@ urlpatterns = [
     path("indicators/", views.IndicatorsView.as_view(), name="api-indicators"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path(
+        "dossiers/<str:ref>/slips/<str:kind>.pdf",
+        views.DossierViewSet.as_view({"get": "slips"}),
+        name="api-dossier-slip",
+    ),
     path("", include(router.urls)),
 ]

@@ -299,8 +299,8 @@ class DossierViewSet(viewsets.GenericViewSet):
         ],
         summary="A slip as PDF (rendered once, its SHA-256 in the audit trail)",
     )
-    @route(detail=True, methods=["get"], url_path=r"slips/(?P<kind>[a-z]+)\.pdf")
     def slips(self, request, ref=None, kind=None):
+        """Routed in urls.py: the contract path ends in .pdf, without the router's slash."""
         dossier = self.get_object()
         staff = is_official(request.user) or is_supervisor(request.user)
         if kind not in slips.available_kinds(dossier, staff=staff):
