@@ -4,6 +4,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
@@ -51,7 +52,7 @@ def exception_handler(exc, context):
         exc = exceptions.PermissionDenied()
     if isinstance(exc, exceptions.ValidationError):
         return error_response(
-            400, "validation_failed", "Dữ liệu chưa hợp lệ.", _flatten(exc.detail)
+            400, "validation_failed", _("Dữ liệu chưa hợp lệ."), _flatten(exc.detail)
         )
     if isinstance(exc, exceptions.APIException):
         headers = {}
@@ -77,5 +78,5 @@ class JsonServerErrorMiddleware:
         if not request.path.startswith("/api/"):
             return None
         log.exception("API server error on %s", request.path)
-        body = {"error": {"code": "server_error", "message": "Lỗi máy chủ.", "fields": {}}}
+        body = {"error": {"code": "server_error", "message": _("Lỗi máy chủ."), "fields": {}}}
         return JsonResponse(body, status=500)

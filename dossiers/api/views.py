@@ -7,6 +7,7 @@ import secrets
 from django.contrib.auth import authenticate
 from django.db.models import Prefetch, Q
 from django.http import FileResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -76,8 +77,8 @@ class TokenView(APIView):
         user = authenticate(request, **body.validated_data)
         if user is None or not user.is_active:
             raise ValidationFailed(
-                "Sai tên đăng nhập hoặc mật khẩu.",
-                fields={"non_field_errors": ["Sai tên đăng nhập hoặc mật khẩu."]},
+                _("Sai tên đăng nhập hoặc mật khẩu."),
+                fields={"non_field_errors": [_("Sai tên đăng nhập hoặc mật khẩu.")]},
             )
         token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
@@ -140,7 +141,7 @@ class DossierViewSet(viewsets.GenericViewSet):
         else:
             found = queryset.filter(code=ref).first()
         if found is None:
-            raise NotFound("Không tìm thấy hồ sơ.")
+            raise NotFound(_("Không tìm thấy hồ sơ."))
         return found
 
     def _actor(self) -> Actor:
@@ -195,7 +196,7 @@ class DossierViewSet(viewsets.GenericViewSet):
             or is_supervisor(request.user)
             or not hasattr(request.user, "citizen_profile")
         ):
-            raise PermissionDenied("Chỉ tài khoản công dân được tạo hồ sơ trực tuyến.")
+            raise PermissionDenied(_("Chỉ tài khoản công dân được tạo hồ sơ trực tuyến."))
         agency = _agency(body.validated_data.get("agency"))
         dossier = services.dossier_create_draft(
             actor=self._actor(),
@@ -236,7 +237,7 @@ class DossierViewSet(viewsets.GenericViewSet):
             ).first()
             if document is None:
                 raise ValidationFailed(
-                    fields={"document_type": ["Giấy tờ không thuộc thủ tục này."]}
+                    fields={"document_type": [_("Giấy tờ không thuộc thủ tục này.")]}
                 )
         attachment = services.attachment_add(
             actor=self._actor(),
@@ -262,7 +263,7 @@ class DossierViewSet(viewsets.GenericViewSet):
     @route(detail=True, methods=["post"], url_path=r"actions/(?P<action>[a-z_]+)")
     def actions(self, request, ref=None, action=None):
         if action not in ACTION_BODIES:
-            raise NotFound("Không có thao tác này.")
+            raise NotFound(_("Không có thao tác này."))
         dossier = self.get_object()
         body = ACTION_BODIES[action](data=request.data)
         body.is_valid(raise_exception=True)
@@ -304,7 +305,7 @@ class DossierViewSet(viewsets.GenericViewSet):
         dossier = self.get_object()
         staff = is_official(request.user) or is_supervisor(request.user)
         if kind not in slips.available_kinds(dossier, staff=staff):
-            raise NotFound("Phiếu này chưa có.")
+            raise NotFound(_("Phiếu này chưa có."))
         slip = slips.slip_for(dossier, kind)
         return FileResponse(
             slip.file.open("rb"),
@@ -317,7 +318,7 @@ def _agency(code: str | None) -> Agency:
     communes = Agency.objects.filter(level=Agency.Level.COMMUNE).order_by("code")
     agency = communes.filter(code=code).first() if code else communes.first()
     if agency is None:
-        raise ValidationFailed(fields={"agency": ["Không có cơ quan tiếp nhận này."]})
+        raise ValidationFailed(fields={"agency": [_("Không có cơ quan tiếp nhận này.")]})
     return agency
 
 
@@ -340,7 +341,7 @@ class LookupView(APIView):
             request.query_params.get("key", ""),
         )
         if not code or not key:
-            raise ValidationFailed(fields={"code": ["Bắt buộc."], "key": ["Bắt buộc."]})
+            raise ValidationFailed(fields={"code": [_("Bắt buộc.")], "key": [_("Bắt buộc.")]})
         dossier = (
             Dossier.objects.select_related("procedure", "receiving_agency")
             .exclude(status=Status.DRAFT)
@@ -349,7 +350,7 @@ class LookupView(APIView):
         )
         expected = dossier.lookup_key if dossier else secrets.token_hex(5)
         if dossier is None or not secrets.compare_digest(expected, key.strip().upper()):
-            raise NotFound("Không tìm thấy hồ sơ với mã hồ sơ và mã tra cứu này.")
+            raise NotFound(_("Không tìm thấy hồ sơ với mã hồ sơ và mã tra cứu này."))
         return Response(
             LookupSerializer(
                 {
@@ -392,7 +393,7 @@ class IndicatorsView(APIView):
     )
     def get(self, request):
         if not is_supervisor(request.user):
-            raise PermissionDenied("Chỉ cán bộ giám sát xem được chỉ số.")
+            raise PermissionDenied(_("Chỉ cán bộ giám sát xem được chỉ số."))
         from ..supervision import ScopeForm
 
         scope = ScopeForm(request.query_params or None, user=request.user).scope()
