@@ -20,7 +20,21 @@ schema.app = application
 
 
 @pytest.fixture
-def reception_token(db):
+def keep_connection():
+    """Django's test client stops request_finished from closing the test's connection (it is
+    inside the test transaction); schemathesis's WSGI client does not, so do it here."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def reception_token(db, keep_connection):
     from django.core.cache import cache
     from django.core.management import call_command
     from rest_framework.authtoken.models import Token
