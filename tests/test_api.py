@@ -254,6 +254,8 @@ def call(endpoint, client, dossier):
             {"file": pdf(), "purpose": "application", "document_type": document.pk},
             format="multipart",
         )
+    if endpoint == "fill":
+        return client.patch(url, {"form_data": {"purpose": "Khác"}}, format="json")
     body = {"receive": {}, "withdraw": {"reason": "x"}, "note": {"text": "x"}}[endpoint]
     return client.post(f"{url}actions/{endpoint}/", body, format="json")
 
@@ -332,3 +334,122 @@ def test_committed_schema_matches_the_code(client, db):
 def test_swagger_ui_is_served_without_a_cdn(client, db):
     page = client.get("/api/v1/docs/").content.decode()
     assert "swagger-ui" in page and "cdn" not in page.lower()
+
+
+# --- every action through the API ---------------------------------------------------------------
+
+ACTION_CASES = {
+    # action: (status before, who, body, status after)
+    "refuse": ("submitted", "reception", {"reason": "Sai thẩm quyền"}, "refused"),
+    "request_supplement": (
+        "submitted",
+        "reception",
+        {"documents": "FIRST", "reason": "Mờ"},
+        "supplement_requested",
+    ),
+    "send_back": ("pending_approval", "leader", {"reason": "Xem lại"}, "processing"),
+    "request_payment": ("processing", "specialist", {"amount_vnd": 35000}, "awaiting_payment"),
+    "record_payment": ("awaiting_payment", "reception", {"receipt_number": "BL-1"}, "processing"),
+    "stop": ("processing", "leader", {"reason": "Đề nghị dừng"}, "stopped"),
+    "withdraw": ("received", "citizen", {"reason": "Nộp nhầm"}, "withdrawn"),
+    "note": ("processing", "specialist", {"text": "Đã gọi"}, "processing"),
+    "reschedule": (
+        "processing",
+        "specialist",
+        {"due_at": "NEXT", "reason": "Xác minh"},
+        "processing",
+    ),
+}
+
+
+@pytest.mark.parametrize("action", ACTION_CASES)
+def test_each_action_over_http(
+    action, make_dossier, fee_later_procedure, citizen, reception, specialist, leader
+):
+    from dossiers.worktime import WorkCalendar
+
+    before, who, body, after = ACTION_CASES[action]
+    dossier = make_dossier(before, procedure=fee_later_procedure)
+    body = dict(body)
+    if body.get("documents") == "FIRST":
+        body["documents"] = [dossier.procedure.documents.first().pk]
+    if body.get("due_at") == "NEXT":
+        calendar = WorkCalendar.current()
+        body["due_at"] = calendar.closing(
+            calendar.next_working_day(dossier.due_at.astimezone(calendar.tz).date())
+        ).isoformat()
+    client = APIClient()
+    client.force_authenticate(
+        {"citizen": citizen, "reception": reception, "specialist": specialist, "leader": leader}[
+            who
+        ]
+    )
+    response = client.post(
+        f"/api/v1/dossiers/{dossier.code}/actions/{action}/", body, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == after
+    assert (
+        Dossier.objects.get(pk=dossier.pk).events.filter(event_type__startswith="dossier.").exists()
+    )
+
+
+def test_supplement_answered_over_http(citizen, reception, make_dossier):
+    dossier = make_dossier(Status.SUBMITTED)
+    document = dossier.procedure.documents.first()
+    office, me = token_client("reception"), token_client("citizen")
+    url = f"/api/v1/dossiers/{dossier.code}/"
+    office.post(
+        f"{url}actions/request_supplement/",
+        {"documents": [document.pk], "reason": "Mờ"},
+        format="json",
+    )
+    early = me.post(f"{url}actions/supplement/", {}, format="json")
+    assert early.status_code == 400 and error_of(early)["fields"]["documents"] == [document.name]
+    me.post(
+        f"{url}attachments/",
+        {"document_type": document.pk, "file": pdf(), "purpose": "supplement"},
+        format="multipart",
+    )
+    assert (
+        me.post(f"{url}actions/supplement/", {"note": "Bản rõ"}, format="json").json()["status"]
+        == "submitted"
+    )
+
+
+def test_status_is_never_writable(citizen, make_dossier):
+    draft = make_dossier(Status.DRAFT)
+    me = token_client("citizen")
+    response = me.patch(
+        f"/api/v1/dossiers/draft-{draft.pk}/", {"status": "returned"}, format="json"
+    )
+    assert response.status_code == 400
+    sneaky = me.patch(
+        f"/api/v1/dossiers/draft-{draft.pk}/",
+        {"status": "returned", "form_data": {}},
+        format="json",
+    )
+    assert sneaky.status_code == 200 and sneaky.json()["status"] == "draft"
+    assert Dossier.objects.get(pk=draft.pk).status == Status.DRAFT
+
+
+def test_session_auth_needs_csrf(citizen, procedure):
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(citizen)
+    assert client.get("/api/v1/dossiers/").status_code == 200
+    refused = client.post("/api/v1/dossiers/", {"procedure": procedure.code}, format="json")
+    assert refused.status_code == 403 and "CSRF" in error_of(refused)["message"]
+
+
+def test_server_errors_keep_the_shape(citizen, monkeypatch):
+    from dossiers.api import views
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(views.DossierViewSet, "list", explode)
+    client = APIClient(raise_request_exception=False)
+    client.force_authenticate(citizen)
+    response = client.get("/api/v1/dossiers/")
+    assert response.status_code == 500
+    assert error_of(response) == {"code": "server_error", "message": "Lỗi máy chủ.", "fields": {}}
