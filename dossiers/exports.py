@@ -66,8 +66,8 @@ def register_rows(
         ]
 
 
-def csv_lines(rows: Iterable[list]) -> Iterator[str]:
-    """Header then one line per dossier; UTF-8 with a BOM so spreadsheets read the diacritics."""
+def csv_lines(rows: Iterable[list], columns: list[str] = COLUMNS) -> Iterator[str]:
+    """Header then one line per row; UTF-8 with a BOM so spreadsheets read the diacritics."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -77,19 +77,40 @@ def csv_lines(rows: Iterable[list]) -> Iterator[str]:
         buffer.truncate()
         return text
 
-    writer.writerow(COLUMNS)
+    writer.writerow(columns)
     yield "\ufeff" + flush()
     for row in rows:
         writer.writerow(row)
         yield flush()
 
 
-def xlsx_bytes(rows: Iterable[list]) -> bytes:
+def xlsx_bytes(
+    rows: Iterable[list], columns: list[str] = COLUMNS, title: str = "Sổ theo dõi hồ sơ"
+) -> bytes:
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Sổ theo dõi hồ sơ")
-    sheet.append(COLUMNS)
+    sheet = workbook.create_sheet(title[:31])
+    sheet.append(columns)
     for row in rows:
         sheet.append(row)
     output = io.BytesIO()
     workbook.save(output)
     return output.getvalue()
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def table_response(name: str, fmt: str, rows: Iterable[list], columns: list[str] = COLUMNS):
+    """A download of `rows`: CSV streamed line by line, or XLSX (write-only workbook)."""
+    from django.http import Http404, HttpResponse, StreamingHttpResponse
+
+    if fmt == "csv":
+        response = StreamingHttpResponse(
+            csv_lines(rows, columns), content_type="text/csv; charset=utf-8"
+        )
+    elif fmt == "xlsx":
+        response = HttpResponse(xlsx_bytes(rows, columns), content_type=XLSX)
+    else:
+        raise Http404()
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response

@@ -4,46 +4,30 @@ office access."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-from functools import wraps
 from urllib.parse import urlencode
 
 from django import forms
-from django.contrib.auth.decorators import login_required
 from django.db.models import Q
-from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from openpyxl import Workbook
 
 from . import clock, exports, indicators, selectors
 from .audit import verify_dossier
 from .formatting import vn_datetime
 from .models import Agency, Attachment, ClockPause, Dossier, DossierEvent, Procedure
 from .permissions import is_supervisor, supervised_agency_ids, visibility_filter
+from .web import role_required
 from .workflow import EventType
 from .worktime import VN_TZ
 
 AUDIT_PAGE = 50
 
 
-def supervisor_required(view):
-    @login_required
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not is_supervisor(request.user):
-            return render(
-                request,
-                "403.html",
-                {"reason": _("Trang này dành cho cán bộ giám sát.")},
-                status=403,
-            )
-        return view(request, *args, **kwargs)
-
-    return wrapped
+supervisor_required = role_required(
+    is_supervisor, gettext_lazy("Trang này dành cho cán bộ giám sát.")
+)
 
 
 class ScopeForm(forms.Form):
@@ -311,11 +295,8 @@ AUDIT_COLUMNS = [
 def audit_log(request):
     events = _audit_events(request).select_related("dossier", "agency")
     if request.GET.get("format") == "csv":
-        return StreamingHttpResponse(
-            _audit_csv(events.iterator(chunk_size=2000)),
-            content_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="nhat-ky.csv"'},
-        )
+        rows = _audit_rows(events.iterator(chunk_size=2000))
+        return exports.table_response("nhat-ky", "csv", rows, columns=AUDIT_COLUMNS)
     cursor = request.GET.get("after", "")
     if cursor:
         events = _after(events, cursor)
@@ -340,35 +321,21 @@ def audit_log(request):
     )
 
 
-def _audit_csv(events):
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def flush():
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
-
-    writer.writerow(AUDIT_COLUMNS)
-    yield "\ufeff" + flush()
+def _audit_rows(events):
     for e in events:
-        writer.writerow(
-            [
-                vn_datetime(e.created_at),
-                e.dossier.code or f"#{e.dossier_id}",
-                e.event_type,
-                e.from_status,
-                e.to_status,
-                e.actor_name,
-                e.role,
-                e.agency.name if e.agency else "",
-                e.ip or "",
-                e.note,
-                e.hash,
-            ]
-        )
-        yield flush()
+        yield [
+            vn_datetime(e.created_at),
+            e.dossier.code or f"#{e.dossier_id}",
+            e.event_type,
+            e.from_status,
+            e.to_status,
+            e.actor_name,
+            e.role,
+            e.agency.name if e.agency else "",
+            e.ip or "",
+            e.note,
+            e.hash,
+        ]
 
 
 # --- exports -------------------------------------------------------------------------------------
@@ -408,32 +375,7 @@ def export_indicators(request, fmt):
     scope, now = form.scope(), clock.now()
     header, rows = _indicator_table(request, scope, now)
     name = f"chi-so-{scope.date_from:%Y%m%d}-{scope.date_to:%Y%m%d}"
-    return _table_response(name, fmt, header, rows)
-
-
-def _table_response(name, fmt, header, rows):
-    if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(header)
-        writer.writerows(rows)
-        response = HttpResponse(
-            "\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8"
-        )
-    else:
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet("Chỉ số")
-        sheet.append(header)
-        for row in rows:
-            sheet.append(row)
-        output = io.BytesIO()
-        workbook.save(output)
-        response = HttpResponse(
-            output.getvalue(),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
-    return response
+    return exports.table_response(name, fmt, rows, columns=header)
 
 
 @supervisor_required
@@ -445,14 +387,4 @@ def export_register(request, fmt):
         agency_ids=agencies, date_from=scope.date_from, date_to=scope.date_to
     )
     name = f"so-theo-doi-{scope.date_from:%Y%m%d}-{scope.date_to:%Y%m%d}"
-    if fmt == "csv":
-        response = StreamingHttpResponse(
-            exports.csv_lines(rows), content_type="text/csv; charset=utf-8"
-        )
-    else:
-        response = HttpResponse(
-            exports.xlsx_bytes(rows),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
-    return response
+    return exports.table_response(name, fmt, rows)

@@ -3,16 +3,15 @@ intake, slips and the register. Thin views: reads from selectors, writes through
 
 from __future__ import annotations
 
-from functools import wraps
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import clock, exports, selectors, services, slips
@@ -26,7 +25,7 @@ from .permissions import (
     official_roles_for,
 )
 from .services import Actor
-from .web import answer_domain_error
+from .web import answer_domain_error, forbidden, role_required
 from .workflow import Action, Role, Status, edge_for
 from .worktime import WorkCalendar
 
@@ -34,22 +33,10 @@ BULK_LIMIT = 50
 FILTER_KEYS = ("q", "procedure", "status", "channel", "assignee", "received_from", "received_to")
 
 
-def official_required(view):
-    """Officials only; a supervisor or citizen is told why (403), an anonymous user logs in."""
-
-    @login_required
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not is_official(request.user):
-            return render(
-                request,
-                "403.html",
-                {"reason": _("Trang này dành cho cán bộ một cửa, chuyên viên và lãnh đạo.")},
-                status=403,
-            )
-        return view(request, *args, **kwargs)
-
-    return wrapped
+official_required = role_required(
+    is_official, gettext_lazy("Trang này dành cho cán bộ một cửa, chuyên viên và lãnh đạo.")
+)
+RECEPTION_ONLY = gettext_lazy("Chỉ cán bộ một cửa được tiếp nhận hồ sơ tại quầy.")
 
 
 def _visible(request, pk) -> Dossier:
@@ -365,12 +352,7 @@ def _reception_agencies(user):
 def intake_choose(request):
     agencies = _reception_agencies(request.user)
     if not agencies:
-        return render(
-            request,
-            "403.html",
-            {"reason": _("Chỉ cán bộ một cửa được tiếp nhận hồ sơ tại quầy.")},
-            status=403,
-        )
+        return forbidden(request, RECEPTION_ONLY)
     procedures = Procedure.objects.filter(active=True).order_by("sector", "name")
     code = request.GET.get("procedure", "")
     if code:
@@ -384,12 +366,7 @@ def intake(request, code):
     procedure = get_object_or_404(Procedure, code=code, active=True)
     agencies = _reception_agencies(request.user)
     if not agencies:
-        return render(
-            request,
-            "403.html",
-            {"reason": _("Chỉ cán bộ một cửa được tiếp nhận hồ sơ tại quầy.")},
-            status=403,
-        )
+        return forbidden(request, RECEPTION_ONLY)
     definitions = list(procedure.fields.all())
     documents = list(procedure.documents.all())
     applicant_form = ApplicantForm(request.POST or None, initial={"channel": 1})
@@ -476,18 +453,7 @@ def register(request):
         rows = exports.register_rows(
             agency_ids=official_agency_ids(request.user), date_from=start, date_to=end
         )
-        name = f"so-theo-doi-{start:%Y%m%d}-{end:%Y%m%d}"
-        if fmt == "csv":
-            response = StreamingHttpResponse(
-                exports.csv_lines(rows), content_type="text/csv; charset=utf-8"
-            )
-        else:
-            response = HttpResponse(
-                exports.xlsx_bytes(rows),
-                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            )
-        response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
-        return response
+        return exports.table_response(f"so-theo-doi-{start:%Y%m%d}-{end:%Y%m%d}", fmt, rows)
     return render(
         request,
         "office/register.html",

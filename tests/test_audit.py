@@ -10,27 +10,19 @@ from dossiers.audit import verify_dossier
 from dossiers.models import Dossier, DossierEvent, OutgoingEmail
 from dossiers.workflow import Status
 
-from .conftest import is_postgres
+from .conftest import is_postgres, tamper
 
 TABLE = DossierEvent._meta.db_table
 
 
-def raw(sql, params=()):
-    """Tamper as someone with database rights would (on PostgreSQL, past the trigger)."""
-    with connection.cursor() as cursor:
-        if is_postgres():
-            # Django's deferred FK checks must run before the table can be altered.
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute(f"ALTER TABLE {TABLE} DISABLE TRIGGER dossierevent_append_only")
-        cursor.execute(sql, params)
-        if is_postgres():
-            cursor.execute(f"ALTER TABLE {TABLE} ENABLE TRIGGER dossierevent_append_only")
-
-
 def delete_event(event_id):
     """Remove an event the way a DBA would, taking the rows that reference it along."""
-    raw(f"DELETE FROM {OutgoingEmail._meta.db_table} WHERE event_id = %s", [event_id])
-    raw(f"DELETE FROM {TABLE} WHERE id = %s", [event_id])
+    tamper(
+        f"DELETE FROM {OutgoingEmail._meta.db_table} WHERE event_id = %s",
+        [event_id],
+        table=OutgoingEmail._meta.db_table,
+    )
+    tamper(f"DELETE FROM {TABLE} WHERE id = %s", [event_id])
 
 
 def test_a_handled_dossier_verifies(make_dossier):
@@ -46,7 +38,7 @@ def test_a_handled_dossier_verifies(make_dossier):
 def test_edited_event_is_detected(make_dossier, capsys):
     dossier = make_dossier(Status.RESOLVED)
     target = dossier.events.get(event_type="dossier.received")
-    raw(f"UPDATE {TABLE} SET note = %s WHERE id = %s", ["sửa lén", target.pk])
+    tamper(f"UPDATE {TABLE} SET note = %s WHERE id = %s", ["sửa lén", target.pk])
     problem = verify_dossier(Dossier.objects.get(pk=dossier.pk))
     assert problem.event_id == target.pk
     assert "edited" in problem.reason
@@ -59,7 +51,7 @@ def test_edited_event_is_detected(make_dossier, capsys):
 def test_edited_event_data_is_detected(make_dossier):
     dossier = make_dossier(Status.RECEIVED)
     target = dossier.events.get(event_type="dossier.received")
-    raw(
+    tamper(
         f"UPDATE {TABLE} SET created_at = created_at + INTERVAL '1 hour' WHERE id = %s"
         if is_postgres()
         else f"UPDATE {TABLE} SET created_at = datetime(created_at, '+1 hour') WHERE id = %s",
@@ -89,7 +81,7 @@ def test_deleted_newest_event_is_detected(make_dossier):
 def test_verify_audit_reports_only_broken_dossiers(make_dossier, capsys):
     intact = make_dossier(Status.RECEIVED)
     broken = make_dossier(Status.RECEIVED)
-    raw(f"UPDATE {TABLE} SET ip = '10.9.9.9' WHERE dossier_id = %s AND seq = 1", [broken.pk])
+    tamper(f"UPDATE {TABLE} SET ip = '10.9.9.9' WHERE dossier_id = %s AND seq = 1", [broken.pk])
     with pytest.raises(CommandError):
         call_command("verify_audit", "--all")
     err = capsys.readouterr().err

@@ -12,19 +12,9 @@ from dossiers import clock
 from dossiers.audit import event_hash, record_digest, verify_digests, verify_dossier
 from dossiers.models import AuditDigest, Dossier, DossierEvent
 
-from .conftest import is_postgres, vn
+from .conftest import tamper, vn
 
 HISTORY = Dossier.history.model._meta.db_table
-
-
-def raw(sql, params=(), *, table):
-    with connection.cursor() as cursor:
-        if is_postgres():
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
-        cursor.execute(sql, params)
-        if is_postgres():
-            cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
 
 
 def test_events_name_their_history_rows(make_dossier):
@@ -38,7 +28,7 @@ def test_events_name_their_history_rows(make_dossier):
 def test_a_deleted_history_row_is_reported(make_dossier):
     dossier = make_dossier("processing")
     reference = dossier.events.get(event_type="dossier.received").data["history"]
-    raw(f"DELETE FROM {HISTORY} WHERE history_id = %s", [reference["id"]], table=HISTORY)
+    tamper(f"DELETE FROM {HISTORY} WHERE history_id = %s", [reference["id"]], table=HISTORY)
     problem = verify_dossier(Dossier.objects.get(pk=dossier.pk))
     assert problem is not None and "was removed" in problem.reason
     with pytest.raises(CommandError, match="was removed"):
@@ -48,7 +38,7 @@ def test_a_deleted_history_row_is_reported(make_dossier):
 def test_an_edited_history_row_is_reported(make_dossier, client, supervisor):
     dossier = make_dossier("processing")
     reference = dossier.events.get(event_type="dossier.assigned").data["history"]
-    raw(
+    tamper(
         f"UPDATE {HISTORY} SET status = 'refused' WHERE history_id = %s",
         [reference["id"]],
         table=HISTORY,
@@ -98,7 +88,7 @@ def _rewrite_consistently(dossier, seq, note):
         event.prev_hash = prev
         event.hash = event_hash(event)
         prev = event.hash
-        raw(
+        tamper(
             "UPDATE dossiers_dossierevent SET note = %s, prev_hash = %s, hash = %s WHERE id = %s",
             [event.note, event.prev_hash, event.hash, event.pk],
             table="dossiers_dossierevent",

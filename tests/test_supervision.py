@@ -6,14 +6,13 @@ import datetime as dt
 import io
 
 import pytest
-from django.db import connection
 from openpyxl import load_workbook
 
 from dossiers import clock, indicators, services, supervision
 from dossiers.models import Dossier, DossierEvent
 from dossiers.workflow import Status
 
-from .conftest import actor, is_postgres, vn
+from .conftest import actor, tamper, vn
 
 MARCH = {"date_from": "2026-03-01", "date_to": "2026-03-31"}
 SCOPE = indicators.Scope(dt.date(2026, 3, 1), dt.date(2026, 3, 31))
@@ -211,7 +210,8 @@ def test_scope_by_agency_and_procedure(client, march, supervisor, other_commune,
 def test_indicator_and_register_exports(client, march, supervisor):
     client.force_login(supervisor)
     response = client.get("/supervision/export/indicators.csv", MARCH)
-    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
     header, total = rows[0], rows[1]
     assert total[0] == "Tổng" and total[header.index("Hồ sơ tiếp nhận")] == "7"
     assert total[header.index("Tỷ lệ đúng hạn (%)")] == "66.7"
@@ -252,24 +252,10 @@ def test_trail_shows_slip_hashes(client, make_dossier, supervisor, citizen):
     assert slip.sha256 in client.get(f"/supervision/dossiers/{dossier.pk}/").content.decode()
 
 
-def _tamper(sql, params):
-    with connection.cursor() as cursor:
-        if is_postgres():
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute(
-                "ALTER TABLE dossiers_dossierevent DISABLE TRIGGER dossierevent_append_only"
-            )
-        cursor.execute(sql, params)
-        if is_postgres():
-            cursor.execute(
-                "ALTER TABLE dossiers_dossierevent ENABLE TRIGGER dossierevent_append_only"
-            )
-
-
 def test_badge_flags_an_edited_event(client, make_dossier, supervisor):
     dossier = make_dossier(Status.RECEIVED)
     event = dossier.events.get(event_type="dossier.received")
-    _tamper("UPDATE dossiers_dossierevent SET note = %s WHERE id = %s", ["sửa", event.pk])
+    tamper("UPDATE dossiers_dossierevent SET note = %s WHERE id = %s", ["sửa", event.pk])
     client.force_login(supervisor)
     html = client.get(f"/supervision/dossiers/{dossier.pk}/").content.decode()
     assert "Chuỗi băm KHÔNG hợp lệ" in html and f"event #{event.pk}" in html
