@@ -80,19 +80,28 @@ def roles_at(user, agency_ids: Iterable[int]) -> set[str]:
     return {m.role for m in memberships_of(user) if m.agency_id in wanted}
 
 
-def role_grants(role: str, action: str) -> bool:
-    """Whether the Django group named after `role` holds the permission for `action`."""
-    return Permission.objects.filter(
-        group__name=role,
-        content_type__app_label="dossiers",
-        codename=permission_codename(action),
-    ).exists()
+def granted_permissions(user) -> set[tuple[str, str]]:
+    """(role, codename) pairs the groups of the user's roles hold: one query per request."""
+    cached = getattr(user, "_onestop_granted", None)
+    if cached is None:
+        roles = {m.role for m in memberships_of(user)}
+        cached = set(
+            Permission.objects.filter(
+                group__name__in=roles, content_type__app_label="dossiers"
+            ).values_list("group__name", "codename")
+        )
+        user._onestop_granted = cached
+    return cached
 
 
 def official_roles_for(user, dossier: Dossier, action: str) -> list[str]:
     """The official roles through which `user` may fire `action` on `dossier` (any status)."""
     held = roles_at(user, {dossier.receiving_agency_id, dossier.competent_agency_id})
-    return [role for role in OFFICIAL_ROLES if role in held and role_grants(role, action)]
+    if not held:
+        return []
+    granted = granted_permissions(user)
+    codename = permission_codename(action)
+    return [role for role in OFFICIAL_ROLES if role in held and (role, codename) in granted]
 
 
 def agency_ids_with_role(user, role: str) -> set[int]:

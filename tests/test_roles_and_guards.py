@@ -326,3 +326,18 @@ def test_event_records_actor_role_agency_and_ip(make_dossier, commune):
     assert event.agency == commune
     assert event.ip == "127.0.0.1"
     assert event.data["due_at"] == dossier.due_at.isoformat()
+
+
+def test_permissions_come_from_the_role_groups(make_dossier, reception):
+    """Removing a permission from the reception group takes the action away from reception."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group, Permission
+
+    dossier = make_dossier(Status.SUBMITTED)
+    Group.objects.get(name="reception").permissions.remove(
+        Permission.objects.get(codename="receive_dossier")
+    )
+    fresh_user = get_user_model().objects.get(pk=reception.pk)  # no per-request cache
+    with pytest.raises(Forbidden):
+        services.dossier_receive(actor=actor(fresh_user), dossier=dossier)
+    assert unchanged(dossier)
