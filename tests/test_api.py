@@ -453,3 +453,16 @@ def test_server_errors_keep_the_shape(citizen, monkeypatch):
     response = client.get("/api/v1/dossiers/")
     assert response.status_code == 500
     assert error_of(response) == {"code": "server_error", "message": "Lỗi máy chủ.", "fields": {}}
+
+
+@pytest.mark.parametrize("scope", ["anon", "user"])
+def test_anonymous_and_user_requests_are_throttled(scope, citizen, monkeypatch, procedure):
+    from rest_framework.throttling import SimpleRateThrottle
+
+    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, scope, "3/minute")
+    client = APIClient()
+    if scope == "user":
+        client.force_authenticate(citizen)
+    answers = [client.get("/api/v1/procedures/").status_code for _i in range(4)]
+    assert answers == [200, 200, 200, 429]
+    assert error_of(client.get("/api/v1/procedures/"))["code"] == "throttled"
