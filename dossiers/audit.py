@@ -271,9 +271,9 @@ def heads_digest(day_end: dt.datetime) -> tuple[str, int]:
 
 
 def day_end(day: dt.date) -> dt.datetime:
-    from .worktime import VN_TZ
+    from .worktime import day_start
 
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=VN_TZ)
+    return day_start(day + dt.timedelta(days=1))
 
 
 def record_digest(day: dt.date):

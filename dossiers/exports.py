@@ -15,7 +15,7 @@ from openpyxl import Workbook
 
 from .formatting import vn_datetime
 from .models import Dossier
-from .worktime import VN_TZ
+from .worktime import day_start
 
 COLUMNS = [
     "STT",
@@ -35,8 +35,7 @@ COLUMNS = [
 def register_rows(
     *, agency_ids: Iterable[int], date_from: dt.date, date_to: dt.date
 ) -> Iterator[list]:
-    start = dt.datetime.combine(date_from, dt.time(), tzinfo=VN_TZ)
-    end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(), tzinfo=VN_TZ)
+    start, end = day_start(date_from), day_start(date_to + dt.timedelta(days=1))
     dossiers = (
         Dossier.objects.filter(
             receiving_agency_id__in=list(agency_ids), received_at__gte=start, received_at__lt=end

@@ -16,7 +16,7 @@ from django.db.models.functions import TruncDate, TruncMonth
 from .models import Channel, Dossier
 from .permissions import visibility_filter
 from .workflow import CLOCK_RUNNING_STATUSES, Status
-from .worktime import VN_TZ, WorkCalendar
+from .worktime import VN_TZ, WorkCalendar, day_start
 
 
 @dataclass(frozen=True)
@@ -31,11 +31,11 @@ class Scope:
 
     @property
     def start(self) -> dt.datetime:
-        return dt.datetime.combine(self.date_from, dt.time(), tzinfo=VN_TZ)
+        return day_start(self.date_from)
 
     @property
     def end(self) -> dt.datetime:
-        return dt.datetime.combine(self.date_to + dt.timedelta(days=1), dt.time(), tzinfo=VN_TZ)
+        return day_start(self.date_to + dt.timedelta(days=1))
 
 
 def _in(field: str, scope: Scope) -> Q:

@@ -15,6 +15,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from . import clock
+from .formatting import vn_datetime
 from .models import Dossier, DossierEvent, OutgoingEmail
 from .workflow import EventType, Status
 
@@ -47,12 +48,6 @@ def recipient(dossier: Dossier) -> str:
     return dossier.applicant.get("email", "")
 
 
-def _fmt(moment) -> str:
-    from .worktime import VN_TZ
-
-    return moment.astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y") if moment else ""
-
-
 def compose(dossier: Dossier, event: DossierEvent) -> tuple[str, str]:
     """Subject and body, in Vietnamese, in plain language (no internal notes)."""
     with translation.override(settings.LANGUAGE_CODE):
@@ -76,7 +71,7 @@ def compose(dossier: Dossier, event: DossierEvent) -> tuple[str, str]:
                 % {"reason": event.note},
             ]
         if dossier.due_at and dossier.status not in (Status.REFUSED, Status.WITHDRAWN):
-            lines += [_("Ngày hẹn trả kết quả: %(due)s") % {"due": _fmt(dossier.due_at)}]
+            lines += [_("Ngày hẹn trả kết quả: %(due)s") % {"due": vn_datetime(dossier.due_at)}]
         lines += [
             "",
             _("Tra cứu hồ sơ: %(url)s/lookup/?code=%(code)s (mã tra cứu in trên giấy tiếp nhận).")

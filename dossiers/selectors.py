@@ -14,7 +14,7 @@ from .models import Dossier
 from .permissions import visibility_filter
 from .text import search_key
 from .workflow import CLOCK_RUNNING_STATUSES, TERMINAL_STATUSES, Status
-from .worktime import WorkCalendar
+from .worktime import WorkCalendar, day_start
 
 # Dossiers without a due date yet (waiting for intake) sort after every dated one.
 FAR_FUTURE = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
@@ -84,20 +84,26 @@ def apply_filters(queryset, params: dict):
         queryset = queryset.filter(channel=int(params["channel"]))
     if str(params.get("assignee", "")).isdigit():
         queryset = queryset.filter(assignee_id=int(params["assignee"]))
-    for name, lookup in (("received_from", "gte"), ("received_to", "lt")):
-        value = params.get(name, "")
-        try:
-            day = dt.date.fromisoformat(value)
-        except ValueError:
-            continue
-        if lookup == "lt":
-            day += dt.timedelta(days=1)
-        start = dt.datetime.combine(day, dt.time(), tzinfo=WorkCalendar().tz)
-        queryset = queryset.filter(**{f"received_at__{lookup}": start})
+    queryset = in_date_range(
+        queryset, "received_at", params.get("received_from", ""), params.get("received_to", "")
+    )
     words = search_key(str(params.get("q", ""))[:100]).split()
     for word in words:
         # Code, applicant name and ID number are all in the unaccented search key.
         queryset = queryset.filter(search_text__contains=word)
+    return queryset
+
+
+def in_date_range(queryset, field: str, date_from: str, date_to: str):
+    """Rows whose `field` falls on Vietnam days `date_from`..`date_to` (ISO dates, inclusive);
+    a missing or malformed bound is ignored, never an error."""
+    for value, lookup, shift in ((date_from, "gte", 0), (date_to, "lt", 1)):
+        try:
+            day = dt.date.fromisoformat(str(value))
+        except ValueError:
+            continue
+        bound = day_start(day + dt.timedelta(days=shift))
+        queryset = queryset.filter(**{f"{field}__{lookup}": bound})
     return queryset
 
 

@@ -253,16 +253,9 @@ def _audit_events(request):
         events = events.filter(dossier__procedure__code=params["procedure"])
     if params.get("code"):
         events = events.filter(dossier__code=params["code"].strip())
-    for name, lookup in (("date_from", "gte"), ("date_to", "lt")):
-        try:
-            day = dt.date.fromisoformat(params.get(name, ""))
-        except ValueError:
-            continue
-        if lookup == "lt":
-            day += dt.timedelta(days=1)
-        events = events.filter(
-            **{f"created_at__{lookup}": dt.datetime.combine(day, dt.time(), tzinfo=VN_TZ)}
-        )
+    events = selectors.in_date_range(
+        events, "created_at", params.get("date_from", ""), params.get("date_to", "")
+    )
     return events.order_by("-created_at", "-id")
 
 

@@ -282,7 +282,11 @@ def act(request, pk, action):
                 purpose=Attachment.Purpose.RESULT,
             )
         if action == Action.SUPPLEMENT:
-            _counter_supplement_files(request, actor, dossier)
+            problems = services.attach_requested(
+                actor=actor, dossier=dossier, uploads=request.FILES
+            )
+            if problems:
+                raise ValidationFailed(problems[0], fields={"doc": problems})
         services.ACTION_SERVICES[action](actor=actor, dossier=dossier, **form.service_kwargs())
     except ValidationFailed as error:
         for field, problems in error.fields.items():
@@ -298,19 +302,6 @@ def act(request, pk, action):
         return answer_domain_error(request, error, back=_dossier_url(dossier))
     messages.success(request, _("Đã thực hiện: %(action)s.") % {"action": Action(action).label})
     return redirect(_dossier_url(dossier))
-
-
-def _counter_supplement_files(request, actor, dossier) -> None:
-    for document in ProcedureDocument.objects.filter(pk__in=dossier.requested_documents):
-        upload = request.FILES.get(f"doc_{document.pk}")
-        if upload:
-            services.attachment_add(
-                actor=actor,
-                dossier=dossier,
-                upload=upload,
-                document=document,
-                purpose=Attachment.Purpose.SUPPLEMENT,
-            )
 
 
 @official_required

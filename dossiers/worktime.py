@@ -33,6 +33,11 @@ class TimeUnit(models.TextChoices):
     CALENDAR_DAYS = "calendar_days", _("ngày")
 
 
+def day_start(day: dt.date) -> dt.datetime:
+    """Midnight at the start of a Vietnam calendar day, as an aware datetime."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=VN_TZ)
+
+
 def _parse_hhmm(value: str) -> dt.time:
     hours, minutes = value.strip().split(":")
     return dt.time(int(hours), int(minutes))

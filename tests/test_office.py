@@ -621,3 +621,28 @@ def test_reception_withdraws_a_walk_in_dossier_through_the_form(
     assert "withdraw" in offered
     assert act(client, walk_in, "withdraw", reason="Người nộp xin rút").status_code == 302
     assert status_of(walk_in) == Status.WITHDRAWN
+
+
+def test_documents_preview_inline_or_download(client, make_dossier, reception):
+    dossier = make_dossier(Status.SUBMITTED)
+    file = dossier.attachments.exclude(file="").first()
+    as_user(client, reception)
+    preview = client.get(f"/office/dossiers/{dossier.pk}/files/{file.pk}/", {"preview": "1"})
+    assert preview["Content-Disposition"].startswith("inline")
+    assert preview["Content-Type"] == "application/pdf"
+    download = client.get(f"/office/dossiers/{dossier.pk}/files/{file.pk}/")
+    assert download["Content-Disposition"].startswith("attachment")
+
+
+def test_a_wrong_file_at_the_counter_supplement_is_refused(client, make_dossier, reception):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    dossier = make_dossier(Status.SUBMITTED)
+    doc = dossier.procedure.documents.first()
+    services.dossier_request_supplement(
+        actor=actor(reception), dossier=dossier, documents=[doc.pk], reason="Mờ"
+    )
+    bad = SimpleUploadedFile("x.pdf", b"plain text, not a pdf")
+    response = act(as_user(client, reception), dossier, "supplement", **{f"doc_{doc.pk}": bad})
+    assert response.status_code == 400 and "không đúng định dạng" in response.content.decode()
+    assert status_of(dossier) == Status.SUPPLEMENT_REQUESTED

@@ -580,3 +580,20 @@ def test_the_receipts_qr_code_opens_the_public_status(signed_in, client, make_do
     signed_in.logout()
     response = client.get(qr.text.removeprefix("http://127.0.0.1:8000"))
     assert response.status_code == 200 and response.context["dossier"] == dossier
+
+
+def test_a_wrong_supplement_file_is_refused_with_its_document(signed_in, make_dossier, reception):
+    dossier = make_dossier(Status.SUBMITTED)
+    doc = dossier.procedure.documents.first()
+    dossier = services.dossier_request_supplement(
+        actor=actor(reception), dossier=dossier, documents=[doc.pk], reason="Ảnh mờ"
+    )
+    bad = SimpleUploadedFile("x.pdf", b"plain text, not a pdf")
+    response = signed_in.post(
+        f"/my/dossiers/{dossier.pk}/supplement/",
+        {"version": dossier.version, f"doc_{doc.pk}": bad},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert doc.name in html and "không đúng định dạng" in html
+    assert Dossier.objects.get(pk=dossier.pk).status == Status.SUPPLEMENT_REQUESTED

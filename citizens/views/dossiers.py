@@ -325,24 +325,12 @@ def supplement(request, pk):
     if not form.is_valid():
         messages.error(request, _("Biểu mẫu không hợp lệ; vui lòng thử lại."))
         return redirect(_detail_url(dossier))
-    actor = Actor.from_request(request)
-    problems = []
-    for doc in ProcedureDocument.objects.filter(pk__in=dossier.requested_documents):
-        upload = request.FILES.get(f"doc_{doc.pk}")
-        if not upload:
-            continue
-        try:
-            services.attachment_add(
-                actor=actor,
-                dossier=dossier,
-                upload=upload,
-                document=doc,
-                purpose=Attachment.Purpose.SUPPLEMENT,
-            )
-        except ValidationFailed as error:
-            problems += [f"{doc.name}: {p}" for ps in error.fields.values() for p in ps]
-        except DomainError as error:
-            return answer_domain_error(request, error, back=_detail_url(dossier))
+    try:
+        problems = services.attach_requested(
+            actor=Actor.from_request(request), dossier=dossier, uploads=request.FILES
+        )
+    except DomainError as error:
+        return answer_domain_error(request, error, back=_detail_url(dossier))
     if problems:
         for problem in problems:
             messages.error(request, problem)

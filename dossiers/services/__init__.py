@@ -11,6 +11,7 @@ from collections.abc import Callable
 from ..models import Dossier
 from ..workflow import Action, sources_of
 from .attachments import (
+    attach_requested,
     attachment_add,
     attachment_detach,
     attachment_reuse,
@@ -72,6 +73,7 @@ assert all(sources_of(a) for a in ACTION_SERVICES)
 __all__ = [
     "ACTION_SERVICES",
     "Actor",
+    "attach_requested",
     "attachment_add",
     "attachment_detach",
     "attachment_reuse",

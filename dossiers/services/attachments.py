@@ -229,3 +229,24 @@ def attachment_detach(*, actor: Actor, dossier: Dossier, attachment: Attachment)
             raise NotFound()
         row._history_user = actor.user
         row.delete()
+
+
+def attach_requested(*, actor: Actor, dossier: Dossier, uploads) -> list[str]:
+    """Store the files answering a supplement request; `uploads` maps `doc_<id>` to files (a
+    request's FILES). Returns the problems, one line per refused file, and stores the others."""
+    problems = []
+    for document in ProcedureDocument.objects.filter(pk__in=dossier.requested_documents):
+        upload = uploads.get(f"doc_{document.pk}")
+        if not upload:
+            continue
+        try:
+            attachment_add(
+                actor=actor,
+                dossier=dossier,
+                upload=upload,
+                document=document,
+                purpose=Attachment.Purpose.SUPPLEMENT,
+            )
+        except ValidationFailed as error:
+            problems += [f"{document.name}: {p}" for ps in error.fields.values() for p in ps]
+    return problems
