@@ -21,16 +21,10 @@ from zoneinfo import ZoneInfo
 
 import holidays
 from django.conf import settings
-from django.db import models
-from django.utils.translation import gettext_lazy as _
+
+from .models.calendar import CalendarDay, TimeUnit
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-
-
-class TimeUnit(models.TextChoices):
-    WORKING_DAYS = "working_days", _("ngày làm việc")
-    WORKING_HOURS = "working_hours", _("giờ làm việc")
-    CALENDAR_DAYS = "calendar_days", _("ngày")
 
 
 def day_start(day: dt.date) -> dt.datetime:
@@ -63,8 +57,7 @@ class WorkCalendar:
 
     @classmethod
     def current(cls) -> WorkCalendar:
-        from dossiers.models import CalendarDay  # the table is tiny: one query per snapshot
-
+        # The table is tiny: one query per snapshot.
         days_off, working = set(), set()
         for day, kind in CalendarDay.objects.values_list("date", "kind"):
             (working if kind == CalendarDay.Kind.WORKING_DAY else days_off).add(day)

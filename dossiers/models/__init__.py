@@ -1,0 +1,45 @@
+"""The domain's tables, one module per concept. Everything is re-exported here, so callers (and
+the migrations, which name `dossiers.models.new_lookup_key` and `attachment_path`) import from
+`dossiers.models`."""
+
+from .agencies import AGENCY_CODE_VALIDATOR, Agency, Membership
+from .audit import AppendOnlyQuerySet, AuditDigest, DossierEvent
+from .calendar import CalendarDay, TimeUnit
+from .catalogue import Channel, Procedure, ProcedureDocument, ProcedureField
+from .dossier import (
+    Attachment,
+    ClockPause,
+    Dossier,
+    DossierCodeSequence,
+    DossierQuerySet,
+    Slip,
+    attachment_path,
+    new_lookup_key,
+)
+from .notifications import OutgoingEmail
+from .preferences import SavedFilter
+
+__all__ = [
+    "AGENCY_CODE_VALIDATOR",
+    "Agency",
+    "AppendOnlyQuerySet",
+    "Attachment",
+    "AuditDigest",
+    "CalendarDay",
+    "Channel",
+    "ClockPause",
+    "Dossier",
+    "DossierCodeSequence",
+    "DossierEvent",
+    "DossierQuerySet",
+    "Membership",
+    "OutgoingEmail",
+    "Procedure",
+    "ProcedureDocument",
+    "ProcedureField",
+    "SavedFilter",
+    "Slip",
+    "TimeUnit",
+    "attachment_path",
+    "new_lookup_key",
+]
