@@ -1,20 +1,11 @@
 """The citizen's profile: data given once, pre-filling every application."""
 
 from django.conf import settings
-from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-CITIZEN_ID_VALIDATOR = RegexValidator(
-    r"^\d{12}$", _("Số định danh cá nhân (CCCD) gồm đúng 12 chữ số.")
-)
-PHONE_VALIDATOR = RegexValidator(
-    r"^(\+84|0)\d{9,10}$", _("Số điện thoại gồm 10-11 chữ số, bắt đầu bằng 0 hoặc +84.")
-)
-
-# Fields copied into a dossier's applicant snapshot at submission.
-SNAPSHOT_FIELDS = ("full_name", "id_number", "date_of_birth", "phone", "email", "address")
+from dossiers.validators import APPLICANT_FIELDS, CITIZEN_ID_VALIDATOR, PHONE_VALIDATOR
 
 
 class CitizenProfile(models.Model):
@@ -41,6 +32,6 @@ class CitizenProfile(models.Model):
         return self.full_name
 
     def snapshot(self) -> dict:
-        data = {name: getattr(self, name) for name in SNAPSHOT_FIELDS}
+        data = {name: getattr(self, name) for name in APPLICANT_FIELDS}
         data["date_of_birth"] = self.date_of_birth.isoformat() if self.date_of_birth else ""
         return data

@@ -11,9 +11,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from citizens.models import CITIZEN_ID_VALIDATOR, PHONE_VALIDATOR
-
 from .models import Channel, Dossier, ProcedureField
+from .validators import CITIZEN_ID_VALIDATOR, PHONE_VALIDATOR
 from .workflow import Action, Role
 from .worktime import VN_TZ
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -12,9 +11,7 @@ from django.utils.translation import gettext as _
 
 from ..errors import ValidationFailed
 from ..models import Procedure, ProcedureField
-
-_PHONE_RE = re.compile(r"^(\+84|0)\d{9,10}$")
-_ID_RE = re.compile(r"^\d{12}$")
+from ..validators import APPLICANT_FIELDS, is_id_number, is_phone
 
 
 def validate_form_data(
@@ -91,17 +88,14 @@ def _clean_value(field: ProcedureField, value):
         validate_email(str(value))
         return str(value)
     if field.type == kind.PHONE:
-        if not _PHONE_RE.match(str(value)):
+        if not is_phone(value):
             raise DjangoValidationError(_("Số điện thoại không hợp lệ."))
         return str(value)
     if field.type == kind.ID_NUMBER:
-        if not _ID_RE.match(str(value)):
+        if not is_id_number(value):
             raise DjangoValidationError(_("Số định danh cá nhân gồm đúng 12 chữ số."))
         return str(value)
     raise DjangoValidationError(_("Kiểu trường không được hỗ trợ."))
-
-
-APPLICANT_FIELDS = ("full_name", "id_number", "date_of_birth", "phone", "email", "address")
 
 
 def clean_applicant(data: dict) -> dict:
@@ -110,9 +104,9 @@ def clean_applicant(data: dict) -> dict:
     cleaned = {name: str(data.get(name) or "").strip() for name in APPLICANT_FIELDS}
     if not cleaned["full_name"]:
         errors["full_name"] = [_("Vui lòng nhập họ và tên.")]
-    if cleaned["id_number"] and not _ID_RE.match(cleaned["id_number"]):
+    if cleaned["id_number"] and not is_id_number(cleaned["id_number"]):
         errors["id_number"] = [_("Số định danh cá nhân gồm đúng 12 chữ số.")]
-    if cleaned["phone"] and not _PHONE_RE.match(cleaned["phone"]):
+    if cleaned["phone"] and not is_phone(cleaned["phone"]):
         errors["phone"] = [_("Số điện thoại không hợp lệ.")]
     if cleaned["email"]:
         try:
