@@ -8,8 +8,8 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
-from dossiers.forms import procedure_form_field
 from dossiers.models import Agency, Dossier
+from onestop.forms import procedure_form_field
 
 from .models import CitizenProfile
 

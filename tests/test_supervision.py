@@ -8,8 +8,9 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from dossiers import clock, indicators, services, supervision
+from dossiers import clock, indicators, services
 from dossiers.models import Dossier, DossierEvent
+from dossiers.supervision import views as supervision
 from dossiers.workflow import Status
 
 from .conftest import actor, tamper, vn

@@ -21,9 +21,9 @@ from dossiers.models import Attachment, Channel, Dossier, Procedure, ProcedureDo
 from dossiers.permissions import visible_dossiers
 from dossiers.services import Actor
 from dossiers.timeline import citizen_timeline
-from dossiers.web import answer_domain_error
 from dossiers.workflow import TERMINAL_STATUSES, Status, edge_for
 from dossiers.worktime import WorkCalendar
+from onestop.web import answer_domain_error
 
 from ..forms import ApplicationForm, RatingForm, SupplementForm, WithdrawForm
 

@@ -7,8 +7,8 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from dossiers.models import Dossier
-from dossiers.web import client_ip
 from dossiers.workflow import Status
+from onestop.web import client_ip
 
 from ..forms import LookupForm
 

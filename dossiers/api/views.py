@@ -1,4 +1,4 @@
-"""API v1 endpoints: thin wrappers over the services, selectors and the one visibility rule."""
+"""API v1 endpoints: thin wrappers over the services, queries and the one visibility rule."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import clock, indicators, selectors, services, slips
+from .. import clock, indicators, queries, services, slips
 from ..errors import ValidationFailed
 from ..models import Agency, Attachment, Dossier, Procedure, ProcedureDocument
 from ..permissions import is_official, is_supervisor, visible_dossiers
@@ -159,7 +159,7 @@ class DossierViewSet(viewsets.GenericViewSet):
         params = request.query_params
         if not (is_official(request.user) or is_supervisor(request.user)):
             queryset = queryset.filter(applicant_user=request.user)
-        queryset = selectors.apply_filters(
+        queryset = queries.apply_filters(
             queryset,
             {k: params.get(k, "") for k in ("q", "procedure", "status", "channel")}
             | {

@@ -1,5 +1,5 @@
 """The officials' workspace (/office/): queues, the dossier page and its actions, counter
-intake, slips and the register. Thin views: reads from selectors, writes through services."""
+intake, slips and the register. Thin views: reads from queues, writes through services."""
 
 from __future__ import annotations
 
@@ -14,20 +14,23 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import clock, exports, selectors, services, slips
-from .errors import DomainError, ValidationFailed
-from .forms import ACTION_FORMS, ApplicantForm, RegisterForm, procedure_form_field
-from .models import Agency, Attachment, Dossier, Procedure, ProcedureDocument, SavedFilter
-from .permissions import (
+from onestop.forms import procedure_form_field
+from onestop.web import answer_domain_error, forbidden, role_required
+
+from .. import clock, exports, services, slips
+from ..errors import DomainError, ValidationFailed
+from ..models import Agency, Attachment, Dossier, Procedure, ProcedureDocument, SavedFilter
+from ..permissions import (
     agency_ids_with_role,
     is_official,
     official_agency_ids,
     official_roles_for,
 )
-from .services import Actor
-from .web import answer_domain_error, forbidden, role_required
-from .workflow import Action, Role, Status, edge_for
-from .worktime import WorkCalendar
+from ..services import Actor
+from ..workflow import Action, Role, Status, edge_for
+from ..worktime import WorkCalendar
+from . import queues
+from .forms import ACTION_FORMS, ApplicantForm, RegisterForm
 
 BULK_LIMIT = 50
 FILTER_KEYS = ("q", "procedure", "status", "channel", "assignee", "received_from", "received_to")
@@ -41,7 +44,7 @@ RECEPTION_ONLY = gettext_lazy("Chỉ cán bộ một cửa được tiếp nhậ
 
 def _visible(request, pk) -> Dossier:
     return get_object_or_404(
-        selectors.office_dossiers(request.user).select_related(
+        queues.office_dossiers(request.user).select_related(
             "procedure", "receiving_agency", "competent_agency", "assignee", "applicant_user"
         ),
         pk=pk,
@@ -59,10 +62,10 @@ def _dossier_url(dossier) -> str:
 def queue(request):
     now, calendar = clock.now(), WorkCalendar.current()
     tab = request.GET.get("tab", "receive")
-    if tab not in {t.key for t in selectors.tabs()}:
+    if tab not in {t.key for t in queues.tabs()}:
         tab = "receive"
     params = {k: request.GET.get(k, "") for k in FILTER_KEYS}
-    rows, next_cursor = selectors.queue_page(
+    rows, next_cursor = queues.queue_page(
         request.user,
         tab=tab,
         params=params,
@@ -70,12 +73,12 @@ def queue(request):
         now=now,
         calendar=calendar,
     )
-    counts = selectors.tab_counts(request.user, now, calendar)
+    counts = queues.tab_counts(request.user, now, calendar)
     query = urlencode({k: v for k, v in params.items() if v})
     agencies = Agency.objects.filter(pk__in=official_agency_ids(request.user))
     context = {
         "tab": tab,
-        "tabs": [(t, counts.get(t.key)) for t in selectors.tabs()],
+        "tabs": [(t, counts.get(t.key)) for t in queues.tabs()],
         "rows": [
             {
                 "dossier": d,
@@ -168,7 +171,7 @@ def bulk(request):
             .first()
         )
     actor = Actor.from_request(request)
-    visible = {d.pk: d for d in selectors.office_dossiers(request.user).filter(pk__in=ids)}
+    visible = {d.pk: d for d in queues.office_dossiers(request.user).filter(pk__in=ids)}
     results = []
     for pk in ids:
         dossier = visible.get(pk)

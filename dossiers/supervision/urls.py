@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import supervision
+from . import views as supervision
 
 app_name = "supervision"
 

@@ -7,20 +7,20 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import urlencode
 
-from django import forms
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import clock, exports, indicators, selectors
-from .audit import verify_dossier
-from .formatting import vn_datetime
-from .models import Agency, Attachment, ClockPause, Dossier, DossierEvent, Procedure
-from .permissions import is_supervisor, supervised_agency_ids, visibility_filter
-from .web import role_required
-from .workflow import EventType
-from .worktime import VN_TZ
+from onestop.web import role_required
+
+from .. import clock, exports, indicators, queries
+from ..audit import verify_dossier
+from ..formatting import vn_datetime
+from ..models import Agency, Attachment, ClockPause, Dossier, DossierEvent, Procedure
+from ..permissions import is_supervisor, supervised_agency_ids, visibility_filter
+from ..workflow import EventType
+from .forms import ScopeForm
 
 AUDIT_PAGE = 50
 
@@ -28,48 +28,6 @@ AUDIT_PAGE = 50
 supervisor_required = role_required(
     is_supervisor, gettext_lazy("Trang này dành cho cán bộ giám sát.")
 )
-
-
-class ScopeForm(forms.Form):
-    date_from = forms.DateField(
-        label=gettext_lazy("Từ ngày"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-    date_to = forms.DateField(
-        label=gettext_lazy("Đến ngày"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-    agency = forms.ModelChoiceField(
-        label=gettext_lazy("Cơ quan"),
-        queryset=Agency.objects.none(),
-        required=False,
-        empty_label=gettext_lazy("Toàn tỉnh"),
-    )
-    procedure = forms.ChoiceField(label=gettext_lazy("Thủ tục"), required=False)
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["agency"].queryset = Agency.objects.filter(pk__in=supervised_agency_ids(user))
-        self.fields["procedure"].choices = [("", _("Tất cả thủ tục"))] + [
-            (p.code, p.name[:80]) for p in Procedure.objects.order_by("name").only("code", "name")
-        ]
-
-    def scope(self) -> indicators.Scope:
-        today = clock.now().astimezone(VN_TZ).date()
-        data = self.cleaned_data if self.is_valid() else {}
-        date_to = data.get("date_to") or today
-        date_from = data.get("date_from") or date_to.replace(month=1, day=1)
-        if date_from > date_to:
-            date_from, date_to = date_to, date_from
-        agency = data.get("agency")
-        return indicators.Scope(
-            date_from=date_from,
-            date_to=date_to,
-            agency_id=agency.pk if agency else None,
-            procedure_code=data.get("procedure") or "",
-        )
 
 
 def _scope_query(scope: indicators.Scope) -> str:
@@ -121,23 +79,21 @@ def drill_down(request):
     form = ScopeForm(request.GET or None, user=request.user)
     scope, now = form.scope(), clock.now()
     figure = request.GET.get("figure", "")
-    queryset = selectors.ordered(indicators.drill_down(request.user, scope, figure, now))
+    queryset = queries.ordered(indicators.drill_down(request.user, scope, figure, now))
     queryset = queryset.select_related("procedure", "receiving_agency")
     cursor = request.GET.get("after", "")
     if cursor:
-        queryset = selectors.after_cursor(queryset, cursor)
-    rows = list(queryset[: selectors.PAGE_SIZE + 1])
+        queryset = queries.after_cursor(queryset, cursor)
+    rows = list(queryset[: queries.PAGE_SIZE + 1])
     next_cursor = (
-        selectors.encode_cursor(rows[selectors.PAGE_SIZE - 1])
-        if len(rows) > selectors.PAGE_SIZE
-        else ""
+        queries.encode_cursor(rows[queries.PAGE_SIZE - 1]) if len(rows) > queries.PAGE_SIZE else ""
     )
     label = indicators.FIGURE_LABELS.get(figure) or figure.removeprefix("status:")
     return render(
         request,
         "supervision/dossiers.html",
         {
-            "rows": rows[: selectors.PAGE_SIZE],
+            "rows": rows[: queries.PAGE_SIZE],
             "next_cursor": next_cursor,
             "figure": figure,
             "label": label,
@@ -224,8 +180,8 @@ def dossier_trail(request, pk):
 @supervisor_required
 def integrity(request):
     """The stored daily digests, each recomputed now: a mismatch means past events changed."""
-    from .audit import day_end, heads_digest
-    from .models import AuditDigest
+    from ..audit import day_end, heads_digest
+    from ..models import AuditDigest
 
     digests = []
     for stored in AuditDigest.objects.order_by("-day")[:31]:
@@ -253,7 +209,7 @@ def _audit_events(request):
         events = events.filter(dossier__procedure__code=params["procedure"])
     if params.get("code"):
         events = events.filter(dossier__code=params["code"].strip())
-    events = selectors.in_date_range(
+    events = queries.in_date_range(
         events, "created_at", params.get("date_from", ""), params.get("date_to", "")
     )
     return events.order_by("-created_at", "-id")

@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 
-from .errors import ChangedMeanwhile, DomainError, Forbidden, InvalidTransition, NotFound
+from dossiers.errors import ChangedMeanwhile, DomainError, Forbidden, InvalidTransition, NotFound
 
 
 def answer_domain_error(request, error: DomainError, *, back: str):

@@ -1,4 +1,4 @@
-"""Forms of the office: one small form per action, and the procedure-field builder.
+"""Forms of the office: one small form per action, the walk-in applicant and the register.
 
 They parse input only; every rule is enforced again by the services.
 """
@@ -11,45 +11,10 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from .models import Channel, Dossier, ProcedureField
-from .validators import CITIZEN_ID_VALIDATOR, PHONE_VALIDATOR
-from .workflow import Action, Role
-from .worktime import VN_TZ
-
-
-def procedure_form_field(definition: ProcedureField) -> forms.Field:
-    """The form field for one question of a procedure's form (optional: drafts may be partial;
-    what submission requires is checked by the services)."""
-    kind = ProcedureField.Type
-    common = {"label": definition.label, "required": False, "help_text": definition.help_text}
-    if definition.type == kind.TEXTAREA:
-        return forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=5000, **common)
-    if definition.type == kind.DATE:
-        return forms.DateField(
-            widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), **common
-        )
-    if definition.type == kind.NUMBER:
-        return forms.IntegerField(min_value=0, **common)
-    if definition.type == kind.CHOICE:
-        choices = [("", "—"), *((c, c) for c in definition.choices)]
-        return forms.ChoiceField(choices=choices, **common)
-    if definition.type == kind.CHECKBOX:
-        return forms.BooleanField(**common)
-    if definition.type == kind.EMAIL:
-        return forms.EmailField(**common)
-    if definition.type == kind.PHONE:
-        return forms.CharField(
-            validators=[PHONE_VALIDATOR],
-            widget=forms.TextInput(attrs={"inputmode": "tel"}),
-            **common,
-        )
-    if definition.type == kind.ID_NUMBER:
-        return forms.CharField(
-            validators=[CITIZEN_ID_VALIDATOR],
-            widget=forms.TextInput(attrs={"inputmode": "numeric"}),
-            **common,
-        )
-    return forms.CharField(max_length=255, **common)
+from ..models import Channel, Dossier
+from ..validators import CITIZEN_ID_VALIDATOR, PHONE_VALIDATOR
+from ..workflow import Action, Role
+from ..worktime import VN_TZ
 
 
 class ActionForm(forms.Form):

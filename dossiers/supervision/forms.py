@@ -1,0 +1,54 @@
+"""The supervisors' scope form: a period, an agency of their province, a procedure."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from .. import clock, indicators
+from ..models import Agency, Procedure
+from ..permissions import supervised_agency_ids
+from ..worktime import VN_TZ
+
+
+class ScopeForm(forms.Form):
+    date_from = forms.DateField(
+        label=gettext_lazy("Từ ngày"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    date_to = forms.DateField(
+        label=gettext_lazy("Đến ngày"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    agency = forms.ModelChoiceField(
+        label=gettext_lazy("Cơ quan"),
+        queryset=Agency.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("Toàn tỉnh"),
+    )
+    procedure = forms.ChoiceField(label=gettext_lazy("Thủ tục"), required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agency"].queryset = Agency.objects.filter(pk__in=supervised_agency_ids(user))
+        self.fields["procedure"].choices = [("", _("Tất cả thủ tục"))] + [
+            (p.code, p.name[:80]) for p in Procedure.objects.order_by("name").only("code", "name")
+        ]
+
+    def scope(self) -> indicators.Scope:
+        today = clock.now().astimezone(VN_TZ).date()
+        data = self.cleaned_data if self.is_valid() else {}
+        date_to = data.get("date_to") or today
+        date_from = data.get("date_from") or date_to.replace(month=1, day=1)
+        if date_from > date_to:
+            date_from, date_to = date_to, date_from
+        agency = data.get("agency")
+        return indicators.Scope(
+            date_from=date_from,
+            date_to=date_to,
+            agency_id=agency.pk if agency else None,
+            procedure_code=data.get("procedure") or "",
+        )
