@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from citizens.models import CitizenProfile
-from dossiers import scenarios
+from dossiers.demo import scenarios
 from dossiers.models import Agency, Membership, Procedure, ProcedureDocument, ProcedureField
 from dossiers.services import Actor
 from dossiers.workflow import Role

@@ -3,8 +3,8 @@
 import datetime as dt
 
 from dossiers import services
+from dossiers.demo.scenarios import pdf_upload
 from dossiers.models import Attachment, Dossier
-from dossiers.scenarios import pdf_upload
 from dossiers.workflow import EDGES, Action, Role, Status, edge_for
 from dossiers.worktime import WorkCalendar
 

@@ -10,8 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from pypdf import PdfReader
 from rest_framework.test import APIClient
 
+from dossiers.demo.scenarios import MINIMAL_PDF
 from dossiers.models import Dossier
-from dossiers.scenarios import MINIMAL_PDF
 from dossiers.workflow import Status
 
 ROOT = Path(__file__).resolve().parent.parent

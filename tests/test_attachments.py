@@ -6,9 +6,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from dossiers import services
+from dossiers.demo.scenarios import MINIMAL_PDF, new_draft, pdf_upload
 from dossiers.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from dossiers.models import Attachment, Dossier
-from dossiers.scenarios import MINIMAL_PDF, new_draft, pdf_upload
 from dossiers.workflow import Status
 
 from .conftest import actor

@@ -7,8 +7,8 @@ import pytest
 from pypdf import PdfReader
 
 from dossiers.demo import catalogue
+from dossiers.demo.scenarios import MINIMAL_PDF
 from dossiers.models import Dossier
-from dossiers.scenarios import MINIMAL_PDF
 from dossiers.workflow import Status
 
 pytestmark = pytest.mark.django_db(transaction=True)

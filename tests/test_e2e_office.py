@@ -58,7 +58,7 @@ def test_dossier_from_reception_to_return(
     propose = page.locator("section[aria-labelledby=act-propose]")
     propose.get_by_label("Giải quyết", exact=True).check()
     result = tmp_path / "giay-xac-nhan.pdf"
-    from dossiers.scenarios import MINIMAL_PDF
+    from dossiers.demo.scenarios import MINIMAL_PDF
 
     result.write_bytes(MINIMAL_PDF)
     propose.locator("input[type=file]").set_input_files(str(result))

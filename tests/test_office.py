@@ -10,8 +10,8 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from dossiers import services
+from dossiers.demo.scenarios import pdf_upload
 from dossiers.models import Attachment, Dossier, SavedFilter
-from dossiers.scenarios import pdf_upload
 from dossiers.workflow import EventType, Status
 from dossiers.worktime import WorkCalendar
 

@@ -12,8 +12,8 @@ from pypdf import PdfReader
 
 from citizens.models import CitizenProfile
 from dossiers import services
+from dossiers.demo.scenarios import MINIMAL_PDF, new_draft, pdf_upload
 from dossiers.models import Attachment, Dossier, DossierEvent, Slip
-from dossiers.scenarios import MINIMAL_PDF, new_draft, pdf_upload
 from dossiers.workflow import Status
 
 from .conftest import actor
@@ -280,7 +280,7 @@ def test_documents_on_file_are_attached_again(signed_in, citizen, make_dossier, 
 
 
 def test_someone_elses_document_cannot_be_reused(signed_in, citizen2, procedure, commune, cast):
-    from dossiers.scenarios import Cast
+    from dossiers.demo.scenarios import Cast
 
     other = new_draft(
         cast=Cast(

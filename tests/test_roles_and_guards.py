@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 
 from dossiers import services
+from dossiers.demo.scenarios import pdf_upload
 from dossiers.errors import (
     ChangedMeanwhile,
     Forbidden,
@@ -13,7 +14,6 @@ from dossiers.errors import (
     ValidationFailed,
 )
 from dossiers.models import Attachment, Dossier, ProcedureDocument
-from dossiers.scenarios import pdf_upload
 from dossiers.workflow import Status
 from dossiers.worktime import WorkCalendar
 
@@ -94,7 +94,7 @@ def test_assignee_must_be_a_specialist_of_the_competent_agency(make_dossier, lea
 
 
 def test_submit_requires_the_required_documents(cast, procedure, commune, citizen):
-    from dossiers.scenarios import new_draft
+    from dossiers.demo.scenarios import new_draft
 
     draft = new_draft(cast=cast, procedure=procedure, agency=commune, with_documents=False)
     with pytest.raises(ValidationFailed) as raised:
@@ -105,7 +105,7 @@ def test_submit_requires_the_required_documents(cast, procedure, commune, citize
 
 
 def test_submit_validates_the_form(cast, procedure, commune, citizen):
-    from dossiers.scenarios import new_draft
+    from dossiers.demo.scenarios import new_draft
 
     draft = new_draft(cast=cast, procedure=procedure, agency=commune)
     services.dossier_update_draft(actor=actor(citizen), dossier=draft, form_data={"full_name": "X"})

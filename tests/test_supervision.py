@@ -85,7 +85,7 @@ def march(make_dossier, cast, reception, specialist, leader, citizen, procedure,
         reason="Xác minh",
     )
     c = Dossier.objects.get(pk=c.pk)
-    from dossiers.scenarios import step
+    from dossiers.demo.scenarios import step
 
     with clock.frozen(vn(2026, 3, 6, 9)):
         c = step(c, "propose", cast)

@@ -5,7 +5,8 @@ import datetime as dt
 
 import pytest
 
-from dossiers import clock, scenarios, services
+from dossiers import clock, services
+from dossiers.demo import scenarios
 from dossiers.models import CalendarDay, ClockPause, Dossier
 from dossiers.workflow import Status
 from dossiers.worktime import WorkCalendar

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from . import clock, services
-from .models import Agency, Attachment, Channel, Dossier, Procedure, ProcedureField
-from .services import Actor
-from .workflow import Status
+from .. import clock, services
+from ..models import Agency, Attachment, Channel, Dossier, Procedure, ProcedureField
+from ..services import Actor
+from ..workflow import Status
 
 # A tiny but real PDF: the content sniffer accepts it as application/pdf.
 MINIMAL_PDF = (

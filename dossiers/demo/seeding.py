@@ -1,0 +1,447 @@
+"""Demo data: the Hải Phòng province with three communes, the real commune procedures, the demo
+accounts and about 300 dossiers in every status, each walked there through the real services at
+past instants (so events, hash chains, history and deadlines are all genuine).
+
+Idempotent: agencies, procedures and accounts are created or updated; dossiers are only made
+when the demo communes have none yet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from citizens.models import CitizenProfile
+from dossiers import aftercommit, clock, services
+from dossiers.audit import record_digest
+from dossiers.demo import catalogue, scenarios
+from dossiers.demo.scenarios import Cast
+from dossiers.models import CalendarDay, Channel, Dossier, Membership, Procedure
+from dossiers.services import Actor
+from dossiers.workflow import CLOCK_RUNNING_STATUSES, Role, Status
+from dossiers.worktime import WorkCalendar
+
+User = get_user_model()
+PASSWORD = "onestop-demo"
+
+CITIZENS = {
+    "citizen": (
+        "Nguyễn Văn An",
+        "031090001234",
+        "1990-05-17",
+        "0912345678",
+        "Thôn Đông Tạ, xã Vĩnh Bảo, thành phố Hải Phòng",
+    ),
+    "citizen2": (
+        "Trần Thị Bình",
+        "031195004321",
+        "1995-11-02",
+        "0987654321",
+        "Số 12 Hoàng Văn Thụ, phường Hồng Bàng, thành phố Hải Phòng",
+    ),
+}
+# (username, display name, commune index or None for the province, roles)
+OFFICIALS = [
+    ("reception", "Phạm Thị Thu", 0, [Role.RECEPTION]),
+    ("specialist", "Lê Văn Hùng", 0, [Role.SPECIALIST]),
+    ("leader", "Vũ Đức Thắng", 0, [Role.LEADER]),
+    ("reception2", "Đỗ Thị Hạnh", 1, [Role.RECEPTION]),
+    ("specialist2", "Hoàng Minh Tuấn", 1, [Role.SPECIALIST]),
+    ("leader2", "Bùi Văn Long", 1, [Role.LEADER]),
+    ("officer3", "Ngô Thị Lan", 2, [Role.RECEPTION, Role.SPECIALIST]),
+    ("leader3", "Đinh Quang Vinh", 2, [Role.LEADER]),
+    ("supervisor", "Trịnh Thu Trang", None, [Role.SUPERVISOR]),
+]
+CALENDAR = [
+    (
+        dt.date(2026, 8, 22),
+        CalendarDay.Kind.WORKING_DAY,
+        "Làm bù cho ngày nghỉ 31/8/2026 (dịp Quốc khánh)",
+    ),
+]
+SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Ngô", "Dương"]
+MIDDLE = ["Văn", "Thị", "Minh", "Đức", "Thu", "Quang", "Ngọc", "Hữu", "Thanh"]
+GIVEN = [
+    "An",
+    "Bình",
+    "Cường",
+    "Dung",
+    "Giang",
+    "Hà",
+    "Hải",
+    "Hương",
+    "Khánh",
+    "Linh",
+    "Mai",
+    "Nam",
+    "Oanh",
+    "Phúc",
+    "Quyên",
+    "Sơn",
+    "Tâm",
+    "Uyên",
+    "Việt",
+    "Yến",
+]
+
+# Target statuses and their weights; overlays (late, rated, ...) are drawn per dossier.
+STATUS_WEIGHTS = {
+    Status.RETURNED: 34,
+    Status.RESOLVED: 6,
+    Status.PROCESSING: 16,
+    Status.RECEIVED: 6,
+    Status.SUBMITTED: 7,
+    Status.PENDING_APPROVAL: 5,
+    Status.SUPPLEMENT_REQUESTED: 6,
+    Status.AWAITING_PAYMENT: 2,
+    Status.REFUSED: 4,
+    Status.WITHDRAWN: 3,
+    Status.STOPPED: 2,
+    Status.DRAFT: 3,
+}
+# The demo citizen gets one dossier in each status, so every badge can be seen from one account:
+# (status, deadline category for the clock-running ones).
+CITIZEN_PLAN = [
+    *((status, None) for status in STATUS_WEIGHTS if status != Status.PROCESSING),
+    (Status.PROCESSING, "overdue"),
+    (Status.PROCESSING, "due_soon"),
+    (Status.RETURNED, None),
+]
+
+
+def seed_demo(*, dossiers: int = 300, seed: int = 2026, log=print) -> int:
+    """Load the demo agencies, procedures, calendar and accounts; make `dossiers` dossiers when
+    the demo communes have none yet. Returns how many dossiers were made."""
+    data = catalogue.load()
+    province, communes = catalogue.load_agencies(data)
+    procedures = catalogue.load_procedures(data)
+    for day, kind, reason in CALENDAR:
+        CalendarDay.objects.update_or_create(date=day, defaults={"kind": kind, "reason": reason})
+    people = _accounts(province, communes)
+    log(
+        f"Agencies: 1 province + {len(communes)} communes; procedures: {len(procedures)}; "
+        f"accounts ready (password {PASSWORD})."
+    )
+    if Dossier.objects.filter(receiving_agency__in=communes).exists():
+        log("Demo dossiers already present; nothing more to do.")
+        return 0
+    builder = DemoBuilder(
+        rng=random.Random(seed),
+        communes=communes,
+        procedures=procedures,
+        people=people,
+        now=clock.now(),
+    )
+    with aftercommit.muted():
+        made = builder.build(dossiers)
+    today = clock.now().astimezone(WorkCalendar().tz).date()
+    for days_ago in (3, 2, 1):  # the daily digests cron would have stored
+        record_digest(today - dt.timedelta(days=days_ago))
+    return made
+
+
+@transaction.atomic
+def _accounts(province, communes) -> dict:
+    people: dict = {"by_commune": {i: {} for i in range(len(communes))}, "citizens": []}
+    admin, created = User.objects.get_or_create(
+        username="admin",
+        defaults={"is_staff": True, "is_superuser": True, "email": "admin@example.vn"},
+    )
+    if created:
+        admin.set_password(PASSWORD)
+        admin.save()
+    for username, (name, id_number, dob, phone, address) in CITIZENS.items():
+        user = _user(username, name, email=f"{username}@example.vn")
+        CitizenProfile.objects.update_or_create(
+            user=user,
+            defaults=dict(
+                full_name=name,
+                id_number=id_number,
+                date_of_birth=dt.date.fromisoformat(dob),
+                phone=phone,
+                email=f"{username}@example.vn",
+                address=address,
+            ),
+        )
+        people[username] = user
+    for username, name, commune_index, roles in OFFICIALS:
+        user = _user(username, name, email=f"{username}@example.vn")
+        agency = province if commune_index is None else communes[commune_index]
+        for role in roles:
+            Membership.objects.get_or_create(user=user, agency=agency, role=role)
+            if commune_index is not None:
+                people["by_commune"][commune_index][role] = user
+        people[username] = user
+    rng = random.Random(7)
+    for number in range(1, 41):
+        name = f"{rng.choice(SURNAMES)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}"
+        user, created = User.objects.get_or_create(username=f"congdan{number:02d}")
+        if created:
+            user.set_unusable_password()  # demo residents, not log-in accounts
+            user.save()
+        CitizenProfile.objects.get_or_create(
+            user=user,
+            defaults=dict(
+                full_name=name,
+                id_number=f"0312{number:08d}",
+                phone=f"09{number:08d}",
+                address=f"Thôn {rng.randint(1, 9)}, thành phố Hải Phòng",
+            ),
+        )
+        people["citizens"].append(user)
+    return people
+
+
+def _user(username, full_name, email):
+    user, created = User.objects.get_or_create(username=username)
+    # Vietnamese names are written family name first; get_full_name() joins first + last,
+    # so the whole name goes in first_name.
+    user.first_name, user.last_name, user.email = full_name, "", email
+    if created:
+        user.set_password(PASSWORD)
+    user.save()
+    return user
+
+
+class DemoBuilder:
+    def __init__(self, *, rng, communes, procedures, people, now):
+        self.rng, self.communes, self.people, self.now = rng, communes, people, now
+        self.procedures = list(procedures)
+        self.calendar = WorkCalendar.current()
+
+    # --- time helpers ---------------------------------------------------------------------
+
+    def _working_instant(self, days_back: int) -> dt.datetime:
+        """A morning-to-early-afternoon instant on the working day `days_back` working days ago."""
+        day = self.now.astimezone(self.calendar.tz).date()
+        for _i in range(days_back):
+            day -= dt.timedelta(days=1)
+            while not self.calendar.is_working_day(day):
+                day -= dt.timedelta(days=1)
+        day = self.calendar.working_day_on_or_after(day) if days_back == 0 else day
+        minutes = self.rng.randint(30, 420)  # 07:30 .. 14:00
+        return self.calendar.opening(day) + dt.timedelta(minutes=minutes)
+
+    def _due(self, procedure: Procedure, received: dt.datetime) -> dt.datetime:
+        start = self.calendar.clock_start(received)
+        return self.calendar.due_at(start, procedure.time_limit_value, procedure.time_limit_unit)
+
+    def _receive_time(self, procedure: Procedure, category: str) -> dt.datetime | None:
+        """A past reception instant putting the dossier in `category` (overdue/due_soon/normal)
+        today, or None when this procedure cannot (e.g. a same-day one is never 'normal')."""
+        for days_back in range(0, 60):
+            received = self._working_instant(days_back)
+            if received >= self.now - dt.timedelta(minutes=30):
+                continue
+            due = self._due(procedure, received)
+            if category == "overdue" and due < self.now - dt.timedelta(hours=2):
+                return received
+            if category == "due_soon" and self.calendar.is_due_soon(due, self.now):
+                return received
+            if category == "normal" and due > self.calendar.due_soon_threshold(self.now):
+                return received
+        return None
+
+    def _between(self, start: dt.datetime, end: dt.datetime, count: int) -> list[dt.datetime]:
+        """`count` increasing instants of office time strictly between start and end."""
+        span = self.calendar.working_seconds_between(start, end)
+        cuts = sorted(self.rng.uniform(0.05, 0.95) for _i in range(count))
+        return [self.calendar.add_working_seconds(start, span * cut) for cut in cuts]
+
+    # --- building -------------------------------------------------------------------------
+
+    def build(self, total: int) -> int:
+        citizen, citizen2 = self.people["citizen"], self.people["citizen2"]
+        # The demo accounts' dossiers are all at the first commune, where `reception` works.
+        plan = [(citizen, status, category, 0) for status, category in CITIZEN_PLAN]
+        plan += [
+            (citizen2, status, None, 0)
+            for status in (
+                Status.SUBMITTED,
+                Status.PROCESSING,
+                Status.RETURNED,
+                Status.SUPPLEMENT_REQUESTED,
+            )
+        ]
+        statuses, weights = zip(*STATUS_WEIGHTS.items(), strict=True)
+        while len(plan) < total:
+            owner = self.rng.choice(self.people["citizens"])
+            status = self.rng.choices(statuses, weights)[0]
+            plan.append((owner, status, None, self.rng.choices([0, 1, 2], [6, 3, 2])[0]))
+        for owner, status, category, commune in plan[:total]:
+            self._one(owner, status, commune, category)
+        return min(total, len(plan))
+
+    def _cast(self, commune: int, owner) -> Cast:
+        staff = self.people["by_commune"][commune]
+        return Cast(
+            citizen=owner,
+            reception=staff[Role.RECEPTION],
+            specialist=staff[Role.SPECIALIST],
+            leader=staff[Role.LEADER],
+        )
+
+    def _one(self, owner, target: str, commune: int, category: str | None = None) -> Dossier:
+        rng = self.rng
+        agency = self.communes[commune]
+        candidates = [p for p in self.procedures if p.accepts(Channel.ONLINE)]
+        if target == Status.AWAITING_PAYMENT:
+            candidates = [p for p in self.procedures if p.fee_due_later]
+        if target not in CLOCK_RUNNING_STATUSES:
+            category = "finished"
+        elif category is None:
+            category = rng.choices(["overdue", "due_soon", "normal"], [30, 20, 50])[0]
+        received, procedure = None, None
+        for procedure in rng.sample(candidates, len(candidates)):
+            if category == "finished" or target in (
+                Status.SUPPLEMENT_REQUESTED,
+                Status.AWAITING_PAYMENT,
+            ):
+                received = self._working_instant(rng.randint(3, 110))
+                break
+            received = self._receive_time(procedure, category)
+            if received is not None:
+                break
+        cast = self._cast(commune, owner)
+        counter = (
+            target not in (Status.DRAFT, Status.SUBMITTED, Status.REFUSED, Status.WITHDRAWN)
+            and owner not in (self.people["citizen"], self.people["citizen2"])
+            and procedure.accepts(Channel.COUNTER)
+            and rng.random() < 0.35
+        )
+        if target in (Status.DRAFT, Status.SUBMITTED):
+            received = self._working_instant(rng.randint(0, 3))
+            received = min(received, self.now - dt.timedelta(minutes=20))
+        if counter:
+            dossier = self._intake(cast, procedure, agency, owner, received)
+        else:
+            created = received - dt.timedelta(hours=rng.randint(2, 30))
+            with clock.frozen(created):
+                dossier = scenarios.new_draft(cast=cast, procedure=procedure, agency=agency)
+            if target == Status.DRAFT:
+                return dossier
+            with clock.frozen(received - dt.timedelta(minutes=rng.randint(20, 90))):
+                dossier = scenarios.step(dossier, "submit", cast)
+            if target == Status.SUBMITTED:
+                return dossier
+            if target in (Status.REFUSED, Status.WITHDRAWN):
+                with clock.frozen(received):
+                    return scenarios.step(
+                        dossier, "refuse" if target == Status.REFUSED else "withdraw", cast
+                    )
+            with clock.frozen(received):
+                dossier = scenarios.step(dossier, "receive", cast)
+        if target == Status.RECEIVED:
+            return dossier
+        return self._process(dossier, target, cast, received, walk_in=counter)
+
+    def _intake(self, cast, procedure, agency, owner, received) -> Dossier:
+        profile = owner.citizen_profile
+        # Some walk-in applicants send their papers by post instead of coming to the counter.
+        channel = (
+            Channel.POSTAL
+            if procedure.accepts(Channel.POSTAL) and self.rng.random() < 0.15
+            else Channel.COUNTER
+        )
+        papers = [d.pk for d in procedure.documents.all() if d.must_be_uploaded(channel)]
+        answers = {
+            f.key: scenarios.sample_answer(f, profile.snapshot()) for f in procedure.fields.all()
+        }
+        with clock.frozen(received):
+            return services.dossier_intake(
+                actor=Actor(user=cast.reception, ip="10.0.0.10"),
+                procedure=procedure,
+                agency=agency,
+                applicant={**profile.snapshot(), "email": ""},
+                form_data=answers,
+                papers_seen=papers,
+                channel=channel,
+            )
+
+    def _process(self, dossier, target, cast, received, *, walk_in) -> Dossier:
+        rng = self.rng
+        due = dossier.original_due_at
+        finished = target in (Status.RESOLVED, Status.RETURNED, Status.STOPPED)
+        late = finished and rng.random() < 0.15
+        if target in (Status.SUPPLEMENT_REQUESTED, Status.AWAITING_PAYMENT):
+            horizon = min(self.now - dt.timedelta(hours=1), due)
+        elif finished:
+            horizon = (
+                self.calendar.add_working_seconds(due, 8 * 3600 * rng.randint(1, 3))
+                if late
+                else due
+            )
+            horizon = min(horizon, self.now - dt.timedelta(hours=1))
+        else:
+            horizon = self.now - dt.timedelta(minutes=30)
+        if walk_in:
+            cast = Cast(
+                citizen=cast.reception,
+                reception=cast.reception,
+                specialist=cast.specialist,
+                leader=cast.leader,
+            )
+        actions = ["assign"]
+        if (
+            finished or target in (Status.STOPPED, Status.PENDING_APPROVAL)
+        ) and rng.random() < 0.15:
+            actions += ["request_supplement", "supplement"]
+            if rng.random() < 0.3:  # asked twice: what the "more than one request" figure counts
+                actions += ["request_supplement", "supplement"]
+        if target == Status.SUPPLEMENT_REQUESTED:
+            actions += ["request_supplement"]
+        elif target == Status.AWAITING_PAYMENT:
+            actions += ["request_payment"]
+        elif target == Status.STOPPED:
+            actions += ["stop"]
+        elif target in (Status.PENDING_APPROVAL, Status.RESOLVED, Status.RETURNED):
+            actions += ["propose"]
+            if target != Status.PENDING_APPROVAL and rng.random() < 0.1:
+                actions += ["send_back", "propose"]
+            if target != Status.PENDING_APPROVAL:
+                actions += ["approve"]
+            if target == Status.RETURNED:
+                actions += ["return_result"]
+        times = self._between(
+            received, max(horizon, received + dt.timedelta(minutes=len(actions) + 1)), len(actions)
+        )
+        for action, moment in zip(actions, times, strict=True):
+            with clock.frozen(moment):
+                dossier = scenarios.step(dossier, action, cast)
+            if action == "assign" and late and rng.random() < 0.5:
+                dossier = self._reschedule(dossier, cast, moment, finish=times[-1])
+        if target == Status.RETURNED and dossier.applicant_user_id and rng.random() < 0.6:
+            rating = rng.choices(list(Dossier.Rating.values), [50, 40, 10])[0]
+            moment = min(
+                self.now - dt.timedelta(minutes=5), dossier.returned_at + dt.timedelta(hours=3)
+            )
+            with clock.frozen(moment):
+                dossier = services.dossier_rate(
+                    actor=Actor(user=dossier.applicant_user, ip="113.160.0.1"),
+                    dossier=dossier,
+                    rating=rating,
+                    comment="Cán bộ hướng dẫn tận tình."
+                    if rating != "unsatisfied"
+                    else "Trả kết quả chậm.",
+                )
+        return dossier
+
+    def _reschedule(self, dossier, cast, assigned_at, *, finish) -> Dossier:
+        """A late dossier whose specialist apologised in time, with a new appointment."""
+        cal = self.calendar
+        apology_at = assigned_at + dt.timedelta(minutes=5)
+        if cal.working_seconds_between(apology_at, dossier.due_at) < cal.seconds_per_day:
+            return dossier  # too late to apologise under the rules
+        new_due = cal.closing(cal.working_day_on_or_after(finish.astimezone(cal.tz).date()))
+        if new_due <= dossier.due_at:
+            return dossier
+        with clock.frozen(apology_at):
+            return services.dossier_reschedule(
+                actor=Actor(user=cast.specialist, ip="10.0.0.11"),
+                dossier=dossier,
+                new_due_at=new_due,
+                reason="Cần xác minh thêm thông tin tại cơ quan khác.",
+            )
