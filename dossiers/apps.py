@@ -8,6 +8,6 @@ class DossiersConfig(AppConfig):
     verbose_name = _("Hồ sơ thủ tục hành chính")
 
     def ready(self):
-        from .roles import sync_role_groups
+        from .groups import sync_role_groups
 
         post_migrate.connect(sync_role_groups, sender=self)
