@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.db.models import Avg, Count, F, Q
 from django.db.models.functions import TruncDate, TruncMonth
 
+from . import clock
 from .models import Channel, Dossier
 from .permissions import visibility_filter
 from .workflow import CLOCK_RUNNING_STATUSES, Status
@@ -28,6 +29,23 @@ class Scope:
     date_to: dt.date
     agency_id: int | None = None
     procedure_code: str = ""
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        date_from: dt.date | None = None,
+        date_to: dt.date | None = None,
+        agency_id: int | None = None,
+        procedure_code: str = "",
+    ) -> Scope:
+        """A scope with the defaults filled in: up to today, from the first of that year; a
+        reversed period is turned round."""
+        date_to = date_to or clock.now().astimezone(VN_TZ).date()
+        date_from = date_from or date_to.replace(month=1, day=1)
+        if date_from > date_to:
+            date_from, date_to = date_to, date_from
+        return cls(date_from, date_to, agency_id, procedure_code or "")
 
     @property
     def start(self) -> dt.datetime:

@@ -7,7 +7,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .. import clock
+from ..indicators import Scope
 from ..models import Attachment, Dossier, DossierEvent, Procedure, ProcedureDocument, ProcedureField
+from ..permissions import supervised_agency_ids
 from ..workflow import Action, Status
 
 
@@ -203,6 +205,35 @@ class LookupSerializer(serializers.Serializer):
     received_at = serializers.DateTimeField(allow_null=True)
     due_at = serializers.DateTimeField(allow_null=True)
     returned_at = serializers.DateTimeField(allow_null=True)
+
+
+class IndicatorScopeSerializer(serializers.Serializer):
+    """The indicators' scope, as the dashboard's form reads it."""
+
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)
+    agency = serializers.IntegerField(required=False)
+    procedure = serializers.CharField(required=False, allow_blank=True)
+
+    def validate_agency(self, value):
+        if value not in supervised_agency_ids(self.context["user"]):
+            raise serializers.ValidationError("not an agency of this province")
+        return value
+
+    def validate_procedure(self, value):
+        if value and not Procedure.objects.filter(code=value).exists():
+            raise serializers.ValidationError("unknown procedure")
+        return value
+
+    def scope(self) -> Scope:
+        # Like the dashboard: invalid parameters show the default scope rather than an error.
+        data = self.validated_data if self.is_valid() else {}
+        return Scope.of(
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+            agency_id=data.get("agency"),
+            procedure_code=data.get("procedure", ""),
+        )
 
 
 class TokenRequestSerializer(serializers.Serializer):

@@ -38,6 +38,7 @@ from .serializers import (
     DossierSerializer,
     DraftUpdateSerializer,
     EventSerializer,
+    IndicatorScopeSerializer,
     LookupSerializer,
     ProcedureSerializer,
     TimelineSerializer,
@@ -394,9 +395,9 @@ class IndicatorsView(APIView):
     def get(self, request):
         if not is_supervisor(request.user):
             raise PermissionDenied(_("Chỉ cán bộ giám sát xem được chỉ số."))
-        from ..supervision import ScopeForm
-
-        scope = ScopeForm(request.query_params or None, user=request.user).scope()
+        scope = IndicatorScopeSerializer(
+            data=request.query_params, context={"user": request.user}
+        ).scope()
         figures = indicators.headline(request.user, scope, clock.now())
         return Response(
             {"date_from": scope.date_from, "date_to": scope.date_to, "figures": figures}

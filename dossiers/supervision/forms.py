@@ -6,10 +6,9 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .. import clock, indicators
+from .. import indicators
 from ..models import Agency, Procedure
 from ..permissions import supervised_agency_ids
-from ..worktime import VN_TZ
 
 
 class ScopeForm(forms.Form):
@@ -39,16 +38,12 @@ class ScopeForm(forms.Form):
         ]
 
     def scope(self) -> indicators.Scope:
-        today = clock.now().astimezone(VN_TZ).date()
+        # An invalid form shows the default scope rather than an error.
         data = self.cleaned_data if self.is_valid() else {}
-        date_to = data.get("date_to") or today
-        date_from = data.get("date_from") or date_to.replace(month=1, day=1)
-        if date_from > date_to:
-            date_from, date_to = date_to, date_from
         agency = data.get("agency")
-        return indicators.Scope(
-            date_from=date_from,
-            date_to=date_to,
+        return indicators.Scope.of(
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
             agency_id=agency.pk if agency else None,
             procedure_code=data.get("procedure") or "",
         )
