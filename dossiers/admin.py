@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import (
+    AccessLogEntry,
     Agency,
     Attachment,
     CalendarDay,
@@ -125,13 +126,8 @@ class DossierAdmin(ReadOnlyAdmin):
     inlines = [AttachmentInline, PauseInline]
 
 
-@admin.register(DossierEvent)
-class DossierEventAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "dossier", "seq", "event_type", "actor_name", "role", "ip")
-    list_filter = ("event_type", "role")
-    search_fields = ("dossier__code", "actor_name")
-    list_select_related = ("dossier",)
-    readonly_fields = [f.name for f in DossierEvent._meta.fields]
+class ViewOnlyAdmin(admin.ModelAdmin):
+    """Append-only rows: the admin shows them and changes nothing."""
 
     def has_add_permission(self, request):
         return False
@@ -141,6 +137,26 @@ class DossierEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(DossierEvent)
+class DossierEventAdmin(ViewOnlyAdmin):
+    list_display = ("created_at", "dossier", "seq", "event_type", "actor_name", "role", "ip")
+    list_filter = ("event_type", "role")
+    search_fields = ("dossier__code", "actor_name")
+    list_select_related = ("dossier",)
+    readonly_fields = [f.name for f in DossierEvent._meta.fields]
+
+
+@admin.register(AccessLogEntry)
+class AccessLogEntryAdmin(ViewOnlyAdmin):
+    """Staff reads of personal data: append-only, view only (see access.py)."""
+
+    list_display = ("created_at", "seq", "dossier", "actor_name", "roles", "purpose", "what", "ip")
+    list_filter = ("purpose", "what")
+    search_fields = ("dossier__code", "actor_name", "subject_name")
+    list_select_related = ("dossier",)
+    readonly_fields = [f.name for f in AccessLogEntry._meta.fields]
 
 
 @admin.register(OutgoingEmail)

@@ -19,7 +19,7 @@ from django.db import transaction
 from .models import Dossier, DossierEvent
 
 
-def _canonical_time(value: dt.datetime) -> str:
+def canonical_time(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -34,7 +34,7 @@ def event_hash(event: DossierEvent) -> str:
         "actor_name": event.actor_name,
         "role": event.role,
         "agency": event.agency_id,
-        "created_at": _canonical_time(event.created_at),
+        "created_at": canonical_time(event.created_at),
         "ip": event.ip or "",
         "note": event.note,
         "data": event.data,
@@ -81,7 +81,7 @@ def append_event(
         from_status=from_status,
         to_status=to_status,
         actor=actor,
-        actor_name=_display_name(actor),
+        actor_name=display_name(actor),
         role=role,
         agency=agency,
         # Microseconds survive every backend, so the hash recomputes exactly after a round-trip.
@@ -106,7 +106,7 @@ def store_head(dossier: Dossier) -> None:
 
 
 def append_event_locked(dossier_id: int, **kwargs) -> DossierEvent:
-    """Append an event that is not an action (a read, a slip): lock, append, store the head."""
+    """Append an event that is not an action (a slip): lock, append, store the head."""
     with transaction.atomic():
         dossier = Dossier.objects.select_for_update().get(pk=dossier_id)
         event = append_event(dossier, **kwargs)
@@ -114,7 +114,7 @@ def append_event_locked(dossier_id: int, **kwargs) -> DossierEvent:
     return event
 
 
-def _display_name(user) -> str:
+def display_name(user) -> str:
     if user is None:
         return ""
     profile = getattr(user, "citizen_profile", None) if hasattr(user, "citizen_profile") else None

@@ -15,6 +15,7 @@ from openpyxl import Workbook
 
 from .formatting import vn_datetime
 from .models import Dossier
+from .permissions import visible_dossiers
 from .worktime import day_start
 
 COLUMNS = [
@@ -33,11 +34,14 @@ COLUMNS = [
 
 
 def register_rows(
-    *, agency_ids: Iterable[int], date_from: dt.date, date_to: dt.date
+    *, agency_ids: Iterable[int], date_from: dt.date, date_to: dt.date, visible_to=None
 ) -> Iterator[list]:
+    """The register's rows: dossiers received by `agency_ids` in the period; with `visible_to`,
+    only those that user may see (the one visibility rule: never a citizen's draft)."""
     start, end = day_start(date_from), day_start(date_to + dt.timedelta(days=1))
+    dossiers = Dossier.objects.all() if visible_to is None else visible_dossiers(visible_to)
     dossiers = (
-        Dossier.objects.filter(
+        dossiers.filter(
             receiving_agency_id__in=list(agency_ids), received_at__gte=start, received_at__lt=end
         )
         .select_related("procedure")
@@ -94,22 +98,3 @@ def xlsx_bytes(
     output = io.BytesIO()
     workbook.save(output)
     return output.getvalue()
-
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def table_response(name: str, fmt: str, rows: Iterable[list], columns: list[str] = COLUMNS):
-    """A download of `rows`: CSV streamed line by line, or XLSX (write-only workbook)."""
-    from django.http import Http404, HttpResponse, StreamingHttpResponse
-
-    if fmt == "csv":
-        response = StreamingHttpResponse(
-            csv_lines(rows, columns), content_type="text/csv; charset=utf-8"
-        )
-    elif fmt == "xlsx":
-        response = HttpResponse(xlsx_bytes(rows, columns), content_type=XLSX)
-    else:
-        raise Http404()
-    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
-    return response

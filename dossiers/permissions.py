@@ -1,4 +1,5 @@
-"""Who sees what and who may do what. One visibility rule for every list, page, file and API.
+"""Who sees what and who may do what: one visibility rule for every list, page, file and API,
+and one authorization rule (`authorize`) for every write.
 
 - A citizen sees their own dossiers (drafts included).
 - An official sees the non-draft dossiers whose receiving or competent agency is one of theirs.
@@ -9,12 +10,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.contrib.auth.models import Permission
+from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from .models import Agency, Dossier, Membership
-from .workflow import OFFICIAL_ROLES, Role, Status, permission_codename
+from .errors import DomainError, Forbidden, InvalidTransition, NotFound
+from .models import Agency, Attachment, Dossier, Membership
+from .workflow import (
+    OFFICIAL_ROLES,
+    Action,
+    Role,
+    Status,
+    edge_for,
+    edges_of,
+    permission_codename,
+)
 
 
 def memberships_of(user) -> list[Membership]:
@@ -32,11 +46,15 @@ def official_agency_ids(user) -> set[int]:
 
 
 def supervised_agency_ids(user) -> set[int]:
-    roots = {m.agency_id for m in memberships_of(user) if m.role == Role.SUPERVISOR}
-    if not roots:
-        return set()
-    children = Agency.objects.filter(parent_id__in=roots).values_list("id", flat=True)
-    return roots | set(children)
+    """A supervisor's agencies and those below them: one query per request, like memberships."""
+    cached = getattr(user, "_onestop_supervised", None)
+    if cached is None:
+        roots = {m.agency_id for m in memberships_of(user) if m.role == Role.SUPERVISOR}
+        children = (
+            Agency.objects.filter(parent_id__in=roots).values_list("id", flat=True) if roots else []
+        )
+        cached = user._onestop_supervised = frozenset(roots | set(children))
+    return set(cached)
 
 
 def is_official(user) -> bool:
@@ -104,5 +122,290 @@ def official_roles_for(user, dossier: Dossier, action: str) -> list[str]:
     return [role for role in OFFICIAL_ROLES if role in held and (role, codename) in granted]
 
 
+# --- who may fire what: the one authorization rule ----------------------------------------------
+
+
+class FileAction(models.TextChoices):
+    """Writes that change no status, so they are not edges of the lifecycle."""
+
+    EDIT_DRAFT = "edit_draft", pgettext_lazy("action", "Sửa hồ sơ nháp")
+    ATTACH_APPLICATION = "attach_application", pgettext_lazy("action", "Thêm tài liệu hồ sơ")
+    ATTACH_SUPPLEMENT = "attach_supplement", pgettext_lazy("action", "Thêm tài liệu bổ sung")
+    ATTACH_RESULT = "attach_result", pgettext_lazy("action", "Tải lên văn bản kết quả")
+    DETACH = "detach", pgettext_lazy("action", "Gỡ tài liệu")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """`role` may do an action in `statuses`; an official also needs the group permission of
+    the action `permission_of` (the citizen's role is being the applicant)."""
+
+    role: str
+    statuses: frozenset[str]
+    permission_of: str
+
+
+def _file_rule(role, statuses, permission_of=None) -> Rule:
+    return Rule(role, frozenset(statuses), permission_of or "")
+
+
+# Who may write what outside the edges, in which statuses (a walk-in's scans: see GUARDS).
+FILE_RULES: dict[str, tuple[Rule, ...]] = {
+    FileAction.EDIT_DRAFT: (_file_rule(Role.CITIZEN, [Status.DRAFT]),),
+    FileAction.DETACH: (_file_rule(Role.CITIZEN, [Status.DRAFT]),),
+    FileAction.ATTACH_APPLICATION: (
+        _file_rule(Role.CITIZEN, [Status.DRAFT]),
+        _file_rule(Role.RECEPTION, [Status.RECEIVED], Action.INTAKE),
+    ),
+    FileAction.ATTACH_SUPPLEMENT: (
+        _file_rule(Role.CITIZEN, [Status.SUPPLEMENT_REQUESTED]),
+        _file_rule(Role.RECEPTION, [Status.SUPPLEMENT_REQUESTED], Action.SUPPLEMENT),
+    ),
+    FileAction.ATTACH_RESULT: (_file_rule(Role.SPECIALIST, [Status.PROCESSING], Action.PROPOSE),),
+}
+# The file action of each attachment purpose.
+ATTACH_ACTIONS = {
+    Attachment.Purpose.APPLICATION: FileAction.ATTACH_APPLICATION,
+    Attachment.Purpose.SUPPLEMENT: FileAction.ATTACH_SUPPLEMENT,
+    Attachment.Purpose.RESULT: FileAction.ATTACH_RESULT,
+}
+# What a file action outside its statuses says (the edges' actions name the status instead).
+WRONG_STATUS = {
+    FileAction.EDIT_DRAFT: _("Chỉ sửa được hồ sơ nháp."),
+    FileAction.DETACH: _("Chỉ gỡ được tài liệu của hồ sơ nháp."),
+    FileAction.ATTACH_APPLICATION: _("Không thể thêm tài liệu ở trạng thái hiện tại của hồ sơ."),
+    FileAction.ATTACH_SUPPLEMENT: _("Hồ sơ không ở trạng thái chờ bổ sung."),
+    FileAction.ATTACH_RESULT: _("Chỉ tải lên kết quả khi hồ sơ đang xử lý."),
+}
+
+
+def _rules(action: str) -> tuple[Rule, ...]:
+    if action in FILE_RULES:
+        return FILE_RULES[action]
+    return tuple(
+        Rule(role, frozenset({e.source}), action) for e in edges_of(action) for role in e.roles
+    )
+
+
+def _label(action: str) -> str:
+    return str((FileAction if action in FILE_RULES else Action)(action).label)
+
+
+def _role_names(roles) -> str:
+    order = list(Role.values)
+    return ", ".join(str(Role(r).label) for r in sorted(set(roles), key=order.index))
+
+
+# Conditions on the dossier itself (not on input) that an action needs beyond role and status.
+# Each raises with its reason; input is checked by the services.
+def _only_the_assignee_proposes(user, dossier: Dossier, role: str) -> None:
+    if role == Role.SPECIALIST and dossier.assignee_id != user.pk:
+        raise Forbidden(_("Chỉ chuyên viên được phân công mới được trình kết quả."))
+
+
+def _reschedule_once(user, dossier: Dossier, role: str) -> None:
+    if dossier.rescheduled_at is not None:
+        raise InvalidTransition(_("Hồ sơ đã được xin lỗi và hẹn lại một lần."))
+
+
+def _reception_withdraws_walk_ins_only(user, dossier: Dossier, role: str) -> None:
+    if role == Role.RECEPTION and dossier.applicant_user_id is not None:
+        raise Forbidden(_("Hồ sơ nộp bằng tài khoản: chỉ người nộp được rút hồ sơ."))
+
+
+def _fee_due_later(user, dossier: Dossier, role: str) -> None:
+    if not dossier.procedure.fee_due_later:
+        raise InvalidTransition(_("Thủ tục này không có nghĩa vụ tài chính nộp sau."))
+
+
+def _rated_once(user, dossier: Dossier, role: str) -> None:
+    if dossier.rating:
+        raise InvalidTransition(_("Hồ sơ đã được đánh giá."))
+
+
+def _reception_scans_walk_ins_only(user, dossier: Dossier, role: str) -> None:
+    if role == Role.RECEPTION and dossier.applicant_user_id is not None:
+        raise Forbidden(_("Bạn không có quyền thêm tài liệu vào hồ sơ này."))
+
+
+# Conditions of who may act at all on this dossier, whatever its status (checked with the role).
+ROLE_GUARDS: dict[str, tuple] = {
+    Action.WITHDRAW: (_reception_withdraws_walk_ins_only,),
+    FileAction.ATTACH_APPLICATION: (_reception_scans_walk_ins_only,),
+}
+# Conditions of the dossier's state now (checked after the status).
+GUARDS: dict[str, tuple] = {
+    Action.PROPOSE: (_only_the_assignee_proposes,),
+    Action.RESCHEDULE: (_reschedule_once,),
+    Action.REQUEST_PAYMENT: (_fee_due_later,),
+    Action.RATE: (_rated_once,),
+}
+
+
+def _first_passing(user, dossier: Dossier, roles: list[str], guards) -> tuple[list[str], Exception]:
+    """The roles for which every guard passes, and the first refusal met."""
+    passing, refusal = [], None
+    for role in roles:
+        try:
+            for guard in guards:
+                guard(user, dossier, role)
+        except DomainError as error:
+            refusal = refusal or error
+        else:
+            passing.append(role)
+    return passing, refusal
+
+
+@dataclass(frozen=True)
+class Authority:
+    """The role through which a user acts, and the agency they act for (None for a citizen)."""
+
+    role: str
+    agency: Agency | None
+
+
+def _held_roles(user, dossier: Dossier, rules: tuple[Rule, ...]) -> list[str]:
+    """The roles of `rules` that `user` holds for this dossier, in Role order (citizen first)."""
+    if not user.is_authenticated:
+        return []
+    held = set()
+    for rule in rules:
+        if rule.role == Role.CITIZEN:
+            if dossier.applicant_user_id is not None and dossier.applicant_user_id == user.pk:
+                held.add(Role.CITIZEN)
+        elif rule.role in official_roles_for(user, dossier, rule.permission_of):
+            held.add(rule.role)
+    return [role for role in Role.values if role in held]
+
+
+def authorize_role(user, dossier: Dossier, action: str) -> list[str]:
+    """The roles through which `user` could ever fire `action` on this dossier, whatever its
+    status. Raises NotFound when the user cannot see the dossier, and Forbidden, naming the
+    roles that may, when they hold none: the first check of every write, before any input is
+    read or any status checked."""
+    if not can_see(user, dossier):
+        raise NotFound()
+    rules = _rules(action)
+    held = _held_roles(user, dossier, rules)
+    if not held:
+        raise Forbidden(
+            _("Thao tác “%(action)s” chỉ dành cho: %(roles)s.")
+            % {"action": _label(action), "roles": _role_names(r.role for r in rules)}
+        )
+    held, refusal = _first_passing(user, dossier, held, ROLE_GUARDS.get(action, ()))
+    if not held:
+        raise refusal
+    return held
+
+
+def authorize(user, dossier: Dossier, action: str) -> Authority:
+    """Who acts, and for which agency, when `user` fires `action` on `dossier` now.
+
+    Raises NotFound when the user cannot see the dossier; Forbidden with the reason when no
+    role of the user may fire it (in any status, or in this one, or a guard refuses, such as
+    "only the assignee proposes"); InvalidTransition when the action is not possible in the
+    dossier's status. Reads only, writes nothing: the pages and the API list what a user may do
+    with this very function.
+    """
+    held = authorize_role(user, dossier, action)
+    rules = _rules(action)
+    here = [r for r in rules if dossier.status in r.statuses]
+    if not here:
+        raise InvalidTransition(
+            WRONG_STATUS.get(action)
+            or _("Không thể “%(action)s” khi hồ sơ đang ở trạng thái “%(status)s”.")
+            % {"action": _label(action), "status": Status(dossier.status).label}
+        )
+    roles = [role for role in held if any(r.role == role for r in here)]
+    if not roles:
+        raise Forbidden(
+            _("Ở trạng thái “%(status)s”, thao tác “%(action)s” chỉ dành cho: %(roles)s.")
+            % {
+                "status": Status(dossier.status).label,
+                "action": _label(action),
+                "roles": _role_names(r.role for r in here),
+            }
+        )
+    passing, refusal = _first_passing(user, dossier, roles, GUARDS.get(action, ()))
+    if not passing:
+        raise refusal
+    role = passing[0]
+    return Authority(role, None if role == Role.CITIZEN else _acting_agency(user, dossier, role))
+
+
+def authorize_attach_role(user, dossier: Dossier, purpose: str) -> None:
+    """`authorize_role` for adding a file of `purpose` (of any purpose, when the purpose itself
+    is unknown): 404 or 403 before the upload is read."""
+    known = ATTACH_ACTIONS.get(purpose) if isinstance(purpose, str) else None
+    actions = [known] if known else ATTACH_ACTIONS.values()
+    refusal = None
+    for action in actions:
+        try:
+            authorize_role(user, dossier, action)
+        except Forbidden as error:
+            refusal = refusal or error
+        else:
+            return
+    raise refusal
+
+
+def available_actions(user, dossier: Dossier) -> list[str]:
+    """The lifecycle actions `user` may fire on `dossier` now: `authorize` run for each,
+    writing nothing (the services run it again under the row lock)."""
+    available = []
+    for action in Action.values:
+        if action == Action.INTAKE or edge_for(action, dossier.status) is None:
+            continue
+        try:
+            authorize(user, dossier, action)
+        except DomainError:
+            continue
+        available.append(action)
+    return available
+
+
+def authorize_intake(user, agency: Agency) -> Authority:
+    """Counter intake makes a new dossier: reception of the receiving agency records it."""
+    may_intake = (Role.RECEPTION, permission_codename(Action.INTAKE)) in granted_permissions(user)
+    if not may_intake or Role.RECEPTION not in roles_at(user, {agency.pk}):
+        raise Forbidden(_("Chỉ cán bộ một cửa của cơ quan này được tiếp nhận hồ sơ tại quầy."))
+    return Authority(Role.RECEPTION, agency)
+
+
+def _acting_agency(user, dossier: Dossier, role: str) -> Agency:
+    ids = agency_ids_with_role(user, role)
+    # Prefer the receiving agency for reception work, the competent one otherwise.
+    order = (
+        [dossier.receiving_agency, dossier.competent_agency]
+        if role == Role.RECEPTION
+        else [dossier.competent_agency, dossier.receiving_agency]
+    )
+    return next(a for a in order if a.pk in ids)
+
+
 def agency_ids_with_role(user, role: str) -> set[int]:
     return {m.agency_id for m in memberships_of(user) if m.role == role}
+
+
+# --- staff readers and the applicant's view of results -------------------------------------------
+
+
+def is_staff_reader(user) -> bool:
+    """An official or a supervisor: reads dossiers as staff (the full audit trail, every file),
+    not as an applicant."""
+    return is_official(user) or is_supervisor(user)
+
+
+# A decision's files reach the applicant only once the dossier is resolved or returned.
+RESULT_VISIBLE_STATUSES = frozenset({Status.RESOLVED, Status.RETURNED})
+
+
+def result_visible_to_applicant(dossier: Dossier) -> bool:
+    """Whether the applicant may see (and download) the dossier's result attachments now."""
+    return dossier.status in RESULT_VISIBLE_STATUSES
+
+
+def result_visible_q(dossier_path: str = "") -> Q:
+    """The same rule for querysets: `result_visible_q()` over dossiers,
+    `result_visible_q("dossier__")` over rows that point to one (e.g. attachments)."""
+    return Q(**{f"{dossier_path}status__in": RESULT_VISIBLE_STATUSES})

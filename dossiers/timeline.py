@@ -17,7 +17,6 @@ HIDDEN = {
     EventType.NOTE_ADDED,
     EventType.VIEWED,
     EventType.SLIP_RENDERED,
-    EventType.ATTACHMENT_ADDED,
 }
 
 

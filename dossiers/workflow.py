@@ -47,9 +47,6 @@ TERMINAL_STATUSES = frozenset({Status.REFUSED, Status.WITHDRAWN, Status.STOPPED,
 # The deadline clock runs in these statuses; overdue can only be flagged here.
 CLOCK_RUNNING_STATUSES = frozenset({Status.RECEIVED, Status.PROCESSING, Status.PENDING_APPROVAL})
 
-# Statuses an official sees in work queues (a draft is the citizen's alone).
-OFFICIAL_VISIBLE_STATUSES = frozenset(set(Status) - {Status.DRAFT})
-
 
 class Action(models.TextChoices):
     SUBMIT = "submit", pgettext_lazy("action", "Nộp hồ sơ")
@@ -89,7 +86,7 @@ OFFICIAL_ROLES = (Role.RECEPTION, Role.SPECIALIST, Role.LEADER)
 
 
 class EventType(models.TextChoices):
-    """Dotted audit event names, one per action plus reads and slips."""
+    """Dotted audit event names, one per action plus slips (and past reads, see VIEWED)."""
 
     CREATED = "dossier.created", _("Tạo hồ sơ")
     SUBMITTED = "dossier.submitted", _("Nộp hồ sơ")
@@ -110,7 +107,8 @@ class EventType(models.TextChoices):
     RESCHEDULED = "dossier.rescheduled", _("Xin lỗi và hẹn lại")
     RATED = "dossier.rated", _("Đánh giá")
     NOTE_ADDED = "dossier.note_added", _("Ghi chú")
-    ATTACHMENT_ADDED = "dossier.attachment_added", _("Thêm tài liệu")
+    # No longer written: staff reads go to the access log (access.py). Kept so the reads already
+    # in past chains still display.
     VIEWED = "dossier.viewed", _("Xem dữ liệu cá nhân")
     SLIP_RENDERED = "dossier.slip_rendered", _("In phiếu")
 
@@ -232,20 +230,17 @@ EDGES: tuple[Edge, ...] = tuple(
 _EDGE_INDEX: dict[tuple[str, str], Edge] = {(e.action, e.source): e for e in EDGES}
 assert len(_EDGE_INDEX) == len(EDGES), "duplicate (action, source) in EDGES"
 
-# Actions that change the status field (fired through django-fsm); the others only record.
-STATUS_ACTIONS = frozenset(e.action for e in EDGES if e.target != SAME)
-
 
 def edge_for(action: str, source: str) -> Edge | None:
     return _EDGE_INDEX.get((action, source))
 
 
+def edges_of(action: str) -> list[Edge]:
+    return [e for e in EDGES if e.action == action]
+
+
 def sources_of(action: str) -> list[str]:
     return [e.source for e in EDGES if e.action == action]
-
-
-def actions_from(source: str) -> list[str]:
-    return [e.action for e in EDGES if e.source == source]
 
 
 def permission_codename(action: str) -> str:

@@ -1,14 +1,17 @@
-"""How pages answer domain errors: 404 for not visible, 403 with the reason, and for a stale or
-out-of-status action a message and a fresh page. Never a 500."""
+"""What every audience's pages share: how they answer domain errors (404 for not visible, 403
+with the reason, and for a stale or out-of-status action a message and a fresh page; never a
+500), role-gated views, and table downloads."""
 
+from collections.abc import Iterable
 from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 
 from dossiers.errors import ChangedMeanwhile, DomainError, Forbidden, InvalidTransition, NotFound
+from dossiers.exports import COLUMNS, csv_lines, xlsx_bytes
 
 
 def answer_domain_error(request, error: DomainError, *, back: str):
@@ -50,3 +53,20 @@ def role_required(has_role, reason):
         return wrapped
 
     return decorator
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def table_response(name: str, fmt: str, rows: Iterable[list], columns: list[str] = COLUMNS):
+    """A download of `rows`: CSV streamed line by line, or XLSX (write-only workbook)."""
+    if fmt == "csv":
+        response = StreamingHttpResponse(
+            csv_lines(rows, columns), content_type="text/csv; charset=utf-8"
+        )
+    elif fmt == "xlsx":
+        response = HttpResponse(xlsx_bytes(rows, columns), content_type=XLSX)
+    else:
+        raise Http404()
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response

@@ -11,10 +11,6 @@ from dossiers.worktime import WorkCalendar
 from .conftest import actor
 
 
-def role_user(role, people):
-    return people[role]
-
-
 def user_for(action, status, people):
     """Someone who may fire `action` in `status`, else someone who may fire it in some status."""
     edge = edge_for(action, status)

@@ -120,17 +120,19 @@ def test_database_trigger_refuses_update_and_delete(make_dossier):
     assert verify_dossier(dossier) is None
 
 
-def test_staff_view_is_logged_in_the_chain(make_dossier, reception):
-    from dossiers.services import dossier_record_view
+def test_staff_view_is_logged_apart_from_the_chain(make_dossier, reception):
+    from dossiers import access
 
     from .conftest import actor
 
     dossier = make_dossier(Status.SUBMITTED)
-    before = dossier.version
-    dossier_record_view(actor=actor(reception), dossier=dossier)
+    before = (dossier.version, dossier.event_seq, dossier.audit_head)
+    access.record_access(actor=actor(reception), dossier=dossier, purpose=access.Purpose.PROCESSING)
     fresh = Dossier.objects.get(pk=dossier.pk)
-    viewed = fresh.events.order_by("-seq").first()
-    assert viewed.event_type == "dossier.viewed" and viewed.actor == reception
-    assert (viewed.role, viewed.agency) == ("reception", dossier.receiving_agency)
-    assert fresh.version == before  # a read is not a change: open forms stay valid
+    viewed = fresh.access_log.get()
+    assert viewed.actor == reception and viewed.ip == "203.0.113.7"
+    assert (viewed.roles, viewed.agency) == ("reception", dossier.receiving_agency)
+    # A read is not a change: open forms stay valid, and the chain does not grow.
+    assert (fresh.version, fresh.event_seq, fresh.audit_head) == before
+    assert not fresh.events.filter(event_type="dossier.viewed").exists()
     assert verify_dossier(fresh) is None

@@ -42,3 +42,34 @@ def test_attachments_have_history(make_dossier):
     attachment = dossier.attachments.first()
     assert attachment.history.count() == 1
     assert len(attachment.sha256) == 64 and attachment.content_type == "application/pdf"
+
+
+def test_an_action_saves_only_the_fields_it_changes(make_dossier, reception):
+    """The action's UPDATE names only the fields it changed (update_fields), not every column."""
+    import re
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from dossiers import services
+    from dossiers.models import Dossier
+
+    from .conftest import actor
+
+    dossier = make_dossier(Status.SUBMITTED)
+    with CaptureQueriesContext(connection) as queries:
+        services.dossier_receive(actor=actor(reception), dossier=dossier)
+    updates = [q["sql"] for q in queries if re.match(r'UPDATE "dossiers_dossier" SET', q["sql"])]
+    action_update = updates[0]
+    columns = set(re.findall(r'"(\w+)" = ', action_update.split(" WHERE ")[0]))
+    assert columns == {
+        "status",
+        "version",
+        "received_at",
+        "clock_started_at",
+        "due_at",
+        "original_due_at",
+        "search_text",  # derived on every save
+    }
+    fresh = Dossier.objects.get(pk=dossier.pk)
+    assert fresh.status == Status.RECEIVED and fresh.history.first().status == Status.RECEIVED

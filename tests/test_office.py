@@ -83,8 +83,9 @@ def test_opening_a_dossier_logs_the_read(client, make_dossier, reception):
     dossier = make_dossier(Status.SUBMITTED)
     page = as_user(client, reception).get(f"/office/dossiers/{dossier.pk}/")
     assert page.status_code == 200 and "Nguyễn Văn An" in page.content.decode()
-    viewed = Dossier.objects.get(pk=dossier.pk).events.get(event_type=EventType.VIEWED)
+    viewed = Dossier.objects.get(pk=dossier.pk).access_log.get()
     assert viewed.actor == reception and viewed.ip == "127.0.0.1"
+    assert (viewed.roles, viewed.agency) == ("reception", dossier.receiving_agency)
 
 
 def test_the_page_offers_exactly_the_allowed_actions(

@@ -18,16 +18,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dossiers import clock, services, slips
 from dossiers.errors import ChangedMeanwhile, DomainError, ValidationFailed
 from dossiers.models import Attachment, Channel, Dossier, Procedure, ProcedureDocument, Slip
-from dossiers.permissions import visible_dossiers
+from dossiers.permissions import available_actions, result_visible_to_applicant, visible_dossiers
 from dossiers.services import Actor
 from dossiers.timeline import citizen_timeline
-from dossiers.workflow import TERMINAL_STATUSES, Status, edge_for
+from dossiers.workflow import Action, Status
 from dossiers.worktime import WorkCalendar
 from onestop.web import answer_domain_error
 
 from ..forms import ApplicationForm, RatingForm, SupplementForm, WithdrawForm
-
-RESULT_VISIBLE = (Status.RESOLVED, Status.RETURNED)
 
 
 def my_dossiers(user):
@@ -77,10 +75,11 @@ def dossier_detail(request, pk):
     if dossier.status == Status.DRAFT:
         return redirect("citizens:dossier_edit", pk=dossier.pk)
     attachments = dossier.attachments.select_related("document").exclude(file="")
-    if dossier.status not in RESULT_VISIBLE:
+    if not result_visible_to_applicant(dossier):
         attachments = attachments.exclude(purpose=Attachment.Purpose.RESULT)
     requested = ProcedureDocument.objects.filter(pk__in=dossier.requested_documents)
     now = clock.now()
+    may = available_actions(request.user, dossier)
     context = {
         "dossier": dossier,
         "timeline": citizen_timeline(dossier),
@@ -89,8 +88,8 @@ def dossier_detail(request, pk):
         "slip_kinds": [(kind, Slip.Kind(kind).label) for kind in slips.available_kinds(dossier)],
         "overdue": dossier.is_overdue(now),
         "due_soon": dossier.is_due_soon(now, WorkCalendar.current()),
-        "can_withdraw": edge_for("withdraw", dossier.status) is not None,
-        "can_rate": dossier.status == Status.RETURNED and not dossier.rating,
+        "can_withdraw": Action.WITHDRAW in may,
+        "can_rate": Action.RATE in may,
         "requested": requested,
         "supplement_form": SupplementForm(initial={"version": dossier.version}),
         "rating_form": RatingForm(initial={"version": dossier.version}),
@@ -352,7 +351,7 @@ def supplement(request, pk):
 @require_http_methods(["GET", "POST"])
 def withdraw(request, pk):
     dossier = _mine(request, pk)
-    if dossier.status in TERMINAL_STATUSES or edge_for("withdraw", dossier.status) is None:
+    if Action.WITHDRAW not in available_actions(request.user, dossier):
         messages.error(request, _("Hồ sơ ở trạng thái này không thể rút."))
         return redirect(_detail_url(dossier))
     form = WithdrawForm(request.POST or None, initial={"version": dossier.version})
@@ -400,7 +399,7 @@ def rate(request, pk):
 def attachment_download(request, pk, attachment_id):
     dossier = _mine(request, pk)
     attachment = get_object_or_404(dossier.attachments.exclude(file=""), pk=attachment_id)
-    if attachment.purpose == Attachment.Purpose.RESULT and dossier.status not in RESULT_VISIBLE:
+    if attachment.purpose == Attachment.Purpose.RESULT and not result_visible_to_applicant(dossier):
         raise Http404()
     return FileResponse(
         attachment.file.open("rb"),

@@ -1,13 +1,10 @@
 """Public status lookup by dossier code + lookup key: no login, no personal data, throttled."""
 
-import secrets
-
 from django.core.cache import cache
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from dossiers.models import Dossier
-from dossiers.workflow import Status
+from dossiers.lookup import find_by_lookup
 from onestop.web import client_ip
 
 from ..forms import LookupForm
@@ -34,15 +31,9 @@ def lookup(request):
         if _throttled(request):
             context["error"] = _("Bạn đã tra cứu quá nhiều lần. Vui lòng thử lại sau ít phút.")
             return render(request, "citizens/lookup.html", context, status=429)
-        dossier = (
-            Dossier.objects.select_related("procedure", "receiving_agency")
-            .exclude(status=Status.DRAFT)
-            .filter(code=form.cleaned_data["code"])
-            .first()
-        )
         # Unknown code and wrong key get the same answer (and the key compare is constant-time).
-        key = dossier.lookup_key if dossier else secrets.token_hex(5)
-        if dossier is None or not secrets.compare_digest(key, form.cleaned_data["key"]):
+        dossier = find_by_lookup(form.cleaned_data["code"], form.cleaned_data["key"])
+        if dossier is None:
             context["error"] = _("Không tìm thấy hồ sơ với mã hồ sơ và mã tra cứu này.")
             status = 404
         else:

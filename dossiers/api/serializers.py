@@ -9,8 +9,8 @@ from rest_framework import serializers
 from .. import clock
 from ..indicators import Scope
 from ..models import Attachment, Dossier, DossierEvent, Procedure, ProcedureDocument, ProcedureField
-from ..permissions import supervised_agency_ids
-from ..workflow import Action, Status
+from ..permissions import available_actions, result_visible_to_applicant, supervised_agency_ids
+from ..workflow import Action
 
 
 def dossier_ref(dossier: Dossier) -> str:
@@ -93,6 +93,9 @@ class DossierSerializer(serializers.ModelSerializer):
     assignee = serializers.SerializerMethodField()
     overdue = serializers.SerializerMethodField()
     attachments = serializers.SerializerMethodField()
+    available_actions = serializers.SerializerMethodField(
+        help_text="The actions the caller may fire now (POST .../actions/{action}/)."
+    )
 
     class Meta:
         model = Dossier
@@ -123,6 +126,7 @@ class DossierSerializer(serializers.ModelSerializer):
             "rating",
             "version",
             "attachments",
+            "available_actions",
         ]
 
     def get_ref(self, dossier) -> str:
@@ -134,13 +138,15 @@ class DossierSerializer(serializers.ModelSerializer):
     def get_overdue(self, dossier) -> bool:
         return dossier.is_overdue(clock.now())
 
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(Action.choices)))
+    def get_available_actions(self, dossier) -> list[str]:
+        # The same function and guards as the office page; the action re-checks under lock.
+        return available_actions(self.context["request"].user, dossier)
+
     @extend_schema_field(AttachmentSerializer(many=True))
     def get_attachments(self, dossier):
         rows = dossier.attachments.all()  # prefetched by the view
-        if self.context.get("citizen_view") and dossier.status not in (
-            Status.RESOLVED,
-            Status.RETURNED,
-        ):
+        if self.context.get("citizen_view") and not result_visible_to_applicant(dossier):
             rows = [a for a in rows if a.purpose != Attachment.Purpose.RESULT]
         return AttachmentSerializer(rows, many=True).data
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+from collections.abc import Mapping
 
 from django.contrib.auth import authenticate
 from django.db.models import Prefetch, Q
@@ -22,10 +22,17 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import clock, indicators, queries, services, slips
+from .. import access, clock, indicators, queries, services, slips
 from ..errors import ValidationFailed
+from ..lookup import find_by_lookup
 from ..models import Agency, Attachment, Dossier, Procedure, ProcedureDocument
-from ..permissions import is_official, is_supervisor, visible_dossiers
+from ..permissions import (
+    authorize_attach_role,
+    authorize_role,
+    is_staff_reader,
+    is_supervisor,
+    visible_dossiers,
+)
 from ..services import Actor
 from ..timeline import citizen_timeline
 from ..workflow import Status
@@ -131,7 +138,7 @@ class DossierViewSet(viewsets.GenericViewSet):
     def get_serializer_context(self):
         context = super().get_serializer_context()
         user = self.request.user
-        context["citizen_view"] = not (is_official(user) or is_supervisor(user))
+        context["citizen_view"] = not is_staff_reader(user)
         return context
 
     def get_object(self):
@@ -158,7 +165,7 @@ class DossierViewSet(viewsets.GenericViewSet):
     def list(self, request):
         queryset = self.get_queryset()
         params = request.query_params
-        if not (is_official(request.user) or is_supervisor(request.user)):
+        if not is_staff_reader(request.user):
             queryset = queryset.filter(applicant_user=request.user)
         queryset = queries.apply_filters(
             queryset,
@@ -182,7 +189,9 @@ class DossierViewSet(viewsets.GenericViewSet):
 
     @extend_schema(responses={200: DossierSerializer, **_errors(401, 404)})
     def retrieve(self, request, ref=None):
-        return Response(self.get_serializer(self.get_object()).data)
+        dossier = self.get_object()
+        access.record_staff_read(actor=self._actor(), dossier=dossier, purpose=access.Purpose.API)
+        return Response(self.get_serializer(dossier).data)
 
     @extend_schema(
         request=DossierCreateSerializer,
@@ -192,11 +201,7 @@ class DossierViewSet(viewsets.GenericViewSet):
     def create(self, request):
         body = DossierCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        if (
-            is_official(request.user)
-            or is_supervisor(request.user)
-            or not hasattr(request.user, "citizen_profile")
-        ):
+        if is_staff_reader(request.user) or not hasattr(request.user, "citizen_profile"):
             raise PermissionDenied(_("Chỉ tài khoản công dân được tạo hồ sơ trực tuyến."))
         agency = _agency(body.validated_data.get("agency"))
         dossier = services.dossier_create_draft(
@@ -229,6 +234,9 @@ class DossierViewSet(viewsets.GenericViewSet):
     @route(detail=True, methods=["post"], url_path="attachments")
     def attachments(self, request, ref=None):
         dossier = self.get_object()
+        # 403 for a role that may add no file, before the body is read.
+        purpose = request.data.get("purpose") if isinstance(request.data, Mapping) else None
+        authorize_attach_role(request.user, dossier, purpose or Attachment.Purpose.APPLICATION)
         body = AttachmentUploadSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         document = None
@@ -266,6 +274,7 @@ class DossierViewSet(viewsets.GenericViewSet):
         if action not in ACTION_BODIES:
             raise NotFound(_("Không có thao tác này."))
         dossier = self.get_object()
+        authorize_role(request.user, dossier, action)  # 403 before the body is read
         body = ACTION_BODIES[action](data=request.data)
         body.is_valid(raise_exception=True)
         services.ACTION_SERVICES[action](
@@ -289,7 +298,7 @@ class DossierViewSet(viewsets.GenericViewSet):
     @route(detail=True, methods=["get"], url_path="events")
     def events(self, request, ref=None):
         dossier = self.get_object()
-        if is_official(request.user) or is_supervisor(request.user):
+        if is_staff_reader(request.user):
             events = dossier.events.select_related("agency").order_by("seq")
             return Response({"events": EventSerializer(events, many=True).data})
         return Response({"timeline": TimelineSerializer(citizen_timeline(dossier), many=True).data})
@@ -304,7 +313,7 @@ class DossierViewSet(viewsets.GenericViewSet):
     def slips(self, request, ref=None, kind=None):
         """Routed in urls.py: the contract path ends in .pdf, without the router's slash."""
         dossier = self.get_object()
-        staff = is_official(request.user) or is_supervisor(request.user)
+        staff = is_staff_reader(request.user)
         if kind not in slips.available_kinds(dossier, staff=staff):
             raise NotFound(_("Phiếu này chưa có."))
         slip = slips.slip_for(dossier, kind)
@@ -343,14 +352,8 @@ class LookupView(APIView):
         )
         if not code or not key:
             raise ValidationFailed(fields={"code": [_("Bắt buộc.")], "key": [_("Bắt buộc.")]})
-        dossier = (
-            Dossier.objects.select_related("procedure", "receiving_agency")
-            .exclude(status=Status.DRAFT)
-            .filter(code=code)
-            .first()
-        )
-        expected = dossier.lookup_key if dossier else secrets.token_hex(5)
-        if dossier is None or not secrets.compare_digest(expected, key.strip().upper()):
+        dossier = find_by_lookup(code, key)
+        if dossier is None:
             raise NotFound(_("Không tìm thấy hồ sơ với mã hồ sơ và mã tra cứu này."))
         return Response(
             LookupSerializer(

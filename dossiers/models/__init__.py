@@ -3,7 +3,7 @@ the migrations, which name `dossiers.models.new_lookup_key` and `attachment_path
 `dossiers.models`."""
 
 from .agencies import AGENCY_CODE_VALIDATOR, Agency, Membership
-from .audit import AppendOnlyQuerySet, AuditDigest, DossierEvent
+from .audit import AccessLogEntry, AppendOnlyQuerySet, AuditDigest, DossierEvent
 from .calendar import CalendarDay, TimeUnit
 from .catalogue import Channel, Procedure, ProcedureDocument, ProcedureField
 from .dossier import (
@@ -21,6 +21,7 @@ from .preferences import SavedFilter
 
 __all__ = [
     "AGENCY_CODE_VALIDATOR",
+    "AccessLogEntry",
     "Agency",
     "AppendOnlyQuerySet",
     "Attachment",

@@ -1,23 +1,42 @@
-"""The audit trail's storage: the append-only event log and the daily digests of chain heads."""
+"""The audit trail's storage: the append-only event log, the daily digests of chain heads, and
+the append-only log of staff reads of personal data."""
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from ..workflow import EventType
+from ..workflow import EventType, Role
 from .agencies import Agency
 from .dossier import Dossier
 
 
 class AppendOnlyQuerySet(models.QuerySet):
     def update(self, **kwargs):
-        raise TypeError("audit events are append-only")
+        raise TypeError(f"{self.model._meta.verbose_name} is append-only")
 
     def delete(self):
-        raise TypeError("audit events are append-only")
+        raise TypeError(f"{self.model._meta.verbose_name} is append-only")
 
 
-class DossierEvent(models.Model):
+class AppendOnly(models.Model):
+    """Rows written once: no update, no delete, through the model or its querysets (and, on
+    PostgreSQL, triggers refuse them too)."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError(f"{self._meta.verbose_name} is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError(f"{self._meta.verbose_name} is append-only")
+
+
+class DossierEvent(AppendOnly):
     """One audited action on a dossier. Append-only; chained by hash per dossier (see audit.py)."""
 
     dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="events")
@@ -39,8 +58,6 @@ class DossierEvent(models.Model):
     prev_hash = models.CharField(max_length=64, blank=True)
     hash = models.CharField(max_length=64)
 
-    objects = AppendOnlyQuerySet.as_manager()
-
     class Meta:
         verbose_name = _("nhật ký hồ sơ")
         verbose_name_plural = _("nhật ký hồ sơ")
@@ -55,14 +72,6 @@ class DossierEvent(models.Model):
 
     def __str__(self):
         return f"{self.dossier_id}#{self.seq} {self.event_type}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise TypeError("audit events are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise TypeError("audit events are append-only")
 
 
 class AuditDigest(models.Model):
@@ -80,3 +89,59 @@ class AuditDigest(models.Model):
 
     def __str__(self):
         return f"{self.day:%d/%m/%Y} {self.digest[:16]}"
+
+
+class AccessLogEntry(AppendOnly):
+    """One staff read of a dossier's personal data: who read whose data, which dossier, when,
+    from where, why and what. Append-only, in one global hash chain (see access.py), apart from
+    the dossier's own trail, so a read neither locks nor changes the dossier."""
+
+    class Purpose(models.TextChoices):
+        PROCESSING = "processing", _("Xử lý hồ sơ")
+        SUPERVISION = "supervision", _("Giám sát hồ sơ")
+        API = "api", _("Đọc qua API")
+
+    class What(models.TextChoices):
+        PERSONAL_DATA = "personal_data", _("Dữ liệu cá nhân")
+        FILE = "file", _("Tệp tài liệu")
+
+    seq = models.PositiveBigIntegerField(_("số thứ tự"), unique=True)
+    created_at = models.DateTimeField(_("thời điểm"))
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    actor_name = models.CharField(_("người xem"), max_length=255)
+    # Every role the reader holds where they read it (the dossier's agencies, else supervision).
+    roles = models.CharField(_("vai trò"), max_length=64, blank=True)
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, null=True, related_name="+")
+    dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="access_log")
+    # Whose data: the applicant's account, none for a walk-in without one.
+    subject_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    subject_name = models.CharField(_("chủ thể dữ liệu"), max_length=255, blank=True)
+    ip = models.GenericIPAddressField(_("địa chỉ IP"), null=True, blank=True)
+    purpose = models.CharField(_("mục đích"), max_length=32, choices=Purpose.choices)
+    what = models.CharField(_("dữ liệu được xem"), max_length=32, choices=What.choices)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64)
+
+
+    class Meta:
+        verbose_name = _("nhật ký truy cập dữ liệu cá nhân")
+        verbose_name_plural = _("nhật ký truy cập dữ liệu cá nhân")
+        ordering = ["seq"]
+        indexes = [
+            models.Index(fields=["created_at", "id"]),
+            models.Index(fields=["dossier", "created_at"]),
+            models.Index(fields=["actor", "created_at"]),
+        ]
+
+    def __str__(self):
+        return f"#{self.seq} {self.actor_name} → {self.dossier_id} ({self.purpose})"
+
+    @property
+    def role_labels(self) -> str:
+        return ", ".join(
+            str(Role(role).label) if role in Role.values else role
+            for role in self.roles.split(",")
+            if role
+        )

@@ -19,7 +19,6 @@ from ..workflow import (
     CLOCK_RUNNING_STATUSES,
     EDGES,
     NATIONAL_STATUS_CODE,
-    TERMINAL_STATUSES,
     Action,
     Status,
     sources_of,
@@ -214,10 +213,6 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     @property
     def national_status_code(self) -> int | None:
         return NATIONAL_STATUS_CODE[self.status]
-
-    @property
-    def is_terminal(self) -> bool:
-        return self.status in TERMINAL_STATUSES
 
     def is_overdue(self, now) -> bool:
         return (

@@ -8,7 +8,7 @@ from django.db.models import Count, Q
 
 from ..models import Dossier
 from ..permissions import visibility_filter
-from ..queries import PAGE_SIZE, after_cursor, apply_filters, encode_cursor, ordered
+from ..queries import apply_filters, keyset_page, ordered
 from ..workflow import CLOCK_RUNNING_STATUSES, TERMINAL_STATUSES, Status
 from ..worktime import WorkCalendar
 
@@ -71,8 +71,4 @@ def queue_page(user, *, tab: str, params: dict, cursor: str, now, calendar: Work
     queryset = ordered(apply_filters(queryset, params)).select_related(
         "procedure", "assignee", "receiving_agency"
     )
-    if cursor:
-        queryset = after_cursor(queryset, cursor)
-    rows = list(queryset[: PAGE_SIZE + 1])
-    next_cursor = encode_cursor(rows[PAGE_SIZE - 1]) if len(rows) > PAGE_SIZE else ""
-    return rows[:PAGE_SIZE], next_cursor
+    return keyset_page(queryset, cursor, key="due_sort")

@@ -15,19 +15,20 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from onestop.forms import procedure_form_field
-from onestop.web import answer_domain_error, forbidden, role_required
+from onestop.web import answer_domain_error, forbidden, role_required, table_response
 
-from .. import clock, exports, services, slips
+from .. import access, clock, exports, services, slips
 from ..errors import DomainError, ValidationFailed
 from ..models import Agency, Attachment, Dossier, Procedure, ProcedureDocument, SavedFilter
 from ..permissions import (
     agency_ids_with_role,
+    authorize_role,
+    available_actions,
     is_official,
     official_agency_ids,
-    official_roles_for,
 )
 from ..services import Actor
-from ..workflow import Action, Role, Status, edge_for
+from ..workflow import Action, Role, Status
 from ..worktime import WorkCalendar
 from . import queues
 from .forms import ACTION_FORMS, ApplicantForm, RegisterForm
@@ -206,32 +207,18 @@ def bulk(request):
 
 
 def _available_actions(user, dossier) -> list[str]:
-    """Office actions this official may take on this dossier now (the services re-check)."""
-    available = []
-    for action in ACTION_FORMS:
-        edge = edge_for(action, dossier.status)
-        if edge is None:
-            continue
-        roles = set(official_roles_for(user, dossier, action)) & set(edge.roles)
-        if not roles:
-            continue
-        if action == Action.PROPOSE and dossier.assignee_id != user.pk:
-            continue
-        if action == Action.RESCHEDULE and dossier.rescheduled_at:
-            continue
-        if action == Action.WITHDRAW and dossier.applicant_user_id:
-            continue
-        if action == Action.REQUEST_PAYMENT and not dossier.procedure.fee_due_later:
-            continue
-        available.append(action)
-    return available
+    """The actions of this page that the official may take now (permissions.authorize, read
+    only; the services check again under the row lock)."""
+    return [a for a in available_actions(user, dossier) if a in ACTION_FORMS]
 
 
 @official_required
 def dossier_page(request, pk):
     dossier = _visible(request, pk)
-    # Opening the page shows the applicant's personal data: that read is itself audited.
-    services.dossier_record_view(actor=Actor.from_request(request), dossier=dossier)
+    # Opening the page shows the applicant's personal data: that read goes to the access log.
+    access.record_access(
+        actor=Actor.from_request(request), dossier=dossier, purpose=access.Purpose.PROCESSING
+    )
     return _render_dossier(request, dossier)
 
 
@@ -271,6 +258,10 @@ def act(request, pk, action):
     dossier = _visible(request, pk)
     if action not in ACTION_FORMS:
         raise Http404()
+    try:
+        authorize_role(request.user, dossier, action)  # 403 before the form is read
+    except DomainError as error:
+        return answer_domain_error(request, error, back=_dossier_url(dossier))
     form = ACTION_FORMS[action](request.POST, request.FILES, dossier=dossier)
     if not form.is_valid():
         messages.error(request, _("Vui lòng kiểm tra lại thông tin của thao tác."))
@@ -447,7 +438,7 @@ def register(request):
         rows = exports.register_rows(
             agency_ids=official_agency_ids(request.user), date_from=start, date_to=end
         )
-        return exports.table_response(f"so-theo-doi-{start:%Y%m%d}-{end:%Y%m%d}", fmt, rows)
+        return table_response(f"so-theo-doi-{start:%Y%m%d}-{end:%Y%m%d}", fmt, rows)
     return render(
         request,
         "office/register.html",

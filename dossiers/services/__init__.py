@@ -37,7 +37,6 @@ from .processing import (
     dossier_propose,
     dossier_rate,
     dossier_record_payment,
-    dossier_record_view,
     dossier_request_payment,
     dossier_reschedule,
     dossier_return_result,
@@ -85,6 +84,5 @@ __all__ = [
     *(service.__name__ for service in ACTION_SERVICES.values()),
     "dossier_create_draft",
     "dossier_intake",
-    "dossier_record_view",
     "dossier_update_draft",
 ]

@@ -12,10 +12,15 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from .. import clock
-from ..errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
+from ..errors import NotFound, ValidationFailed
 from ..models import Attachment, Dossier, ProcedureDocument
-from ..permissions import official_roles_for
-from ..workflow import TERMINAL_STATUSES, Action, Status
+from ..permissions import (
+    ATTACH_ACTIONS,
+    FileAction,
+    authorize,
+    authorize_attach_role,
+    result_visible_q,
+)
 from .base import Actor, lock_dossier
 
 DEFAULT_ALLOWED_TYPES = ("pdf", "jpg", "png")
@@ -69,6 +74,7 @@ def attachment_add(
     document: ProcedureDocument | None = None,
 ) -> Attachment:
     """Store an uploaded file for a dossier after checking its content, size and count."""
+    authorize_attach_role(actor.user, dossier, purpose)
     if purpose not in Attachment.Purpose.values:
         raise ValidationFailed(fields={"purpose": [_("Mục đích không hợp lệ.")]})
     if document is not None and document.procedure_id != dossier.procedure_id:
@@ -90,7 +96,7 @@ def attachment_add(
 
     with transaction.atomic():
         locked = lock_dossier(dossier.pk, actor.user)
-        _check_attachment_permission(actor.user, locked, purpose)
+        authorize(actor.user, locked, ATTACH_ACTIONS[purpose])
         existing = locked.attachments.exclude(file="")
         if existing.count() >= max_count:
             raise ValidationFailed(
@@ -127,51 +133,15 @@ def attachment_add(
     return attachment
 
 
-def _check_attachment_permission(user, dossier: Dossier, purpose: str) -> None:
-    if dossier.status in TERMINAL_STATUSES:
-        raise InvalidTransition(_("Hồ sơ đã kết thúc, không thể thêm tài liệu."))
-    if purpose == Attachment.Purpose.RESULT:
-        if dossier.status != Status.PROCESSING or not official_roles_for(
-            user, dossier, Action.PROPOSE
-        ):
-            raise Forbidden(_("Chỉ chuyên viên xử lý được tải lên kết quả khi hồ sơ đang xử lý."))
-        return
-    if dossier.applicant_user_id == user.pk:
-        allowed = {
-            Attachment.Purpose.APPLICATION: {Status.DRAFT},
-            Attachment.Purpose.SUPPLEMENT: {Status.SUPPLEMENT_REQUESTED},
-        }[purpose]
-        if dossier.status not in allowed:
-            raise InvalidTransition(_("Không thể thêm tài liệu ở trạng thái hiện tại của hồ sơ."))
-        return
-    if (
-        purpose == Attachment.Purpose.APPLICATION
-        and dossier.applicant_user_id is None
-        and official_roles_for(user, dossier, Action.INTAKE)
-    ):
-        # Scans of a walk-in dossier's papers, added by reception after counter intake.
-        if dossier.status != Status.RECEIVED:
-            raise InvalidTransition(_("Chỉ bổ sung bản chụp khi hồ sơ vừa được tiếp nhận."))
-        return
-    if purpose == Attachment.Purpose.SUPPLEMENT and official_roles_for(
-        user, dossier, Action.SUPPLEMENT
-    ):
-        if dossier.status != Status.SUPPLEMENT_REQUESTED:
-            raise InvalidTransition(_("Hồ sơ không ở trạng thái chờ bổ sung."))
-        return
-    raise Forbidden(_("Bạn không có quyền thêm tài liệu vào hồ sơ này."))
-
-
 def documents_on_file(user):
     """Files the citizen can attach again: their earlier uploads, and results of their earlier
     dossiers once those were decided. Newest first, one per stored file."""
-    finished = [Status.RESOLVED, Status.RETURNED]
     return (
         Attachment.objects.filter(dossier__applicant_user=user)
         .exclude(file="")
         .filter(
             Q(purpose__in=[Attachment.Purpose.APPLICATION, Attachment.Purpose.SUPPLEMENT])
-            | Q(purpose=Attachment.Purpose.RESULT, dossier__status__in=finished)
+            | (Q(purpose=Attachment.Purpose.RESULT) & result_visible_q("dossier__"))
         )
         .select_related("document", "dossier", "dossier__procedure")
         .order_by("-created_at")
@@ -187,6 +157,9 @@ def attachment_reuse(
     purpose: str = Attachment.Purpose.APPLICATION,
 ) -> Attachment:
     """Attach a document already on file without uploading it again (same stored file)."""
+    authorize_attach_role(actor.user, dossier, purpose)
+    if purpose not in ATTACH_ACTIONS:
+        raise ValidationFailed(fields={"purpose": [_("Mục đích không hợp lệ.")]})
     if not documents_on_file(actor.user).filter(pk=source.pk).exists():
         raise NotFound()
     if document.procedure_id != dossier.procedure_id:
@@ -197,7 +170,7 @@ def attachment_reuse(
         raise _wrong_type(names)
     with transaction.atomic():
         locked = lock_dossier(dossier.pk, actor.user)
-        _check_attachment_permission(actor.user, locked, purpose)
+        authorize(actor.user, locked, ATTACH_ACTIONS[purpose])
         copy = Attachment(
             dossier=locked,
             document=document,
@@ -220,10 +193,7 @@ def attachment_detach(*, actor: Actor, dossier: Dossier, attachment: Attachment)
     reuse it) and the removal is kept in the attachment's history."""
     with transaction.atomic():
         locked = lock_dossier(dossier.pk, actor.user)
-        if locked.applicant_user_id != actor.user.pk:
-            raise Forbidden()
-        if locked.status != Status.DRAFT:
-            raise InvalidTransition(_("Chỉ gỡ được tài liệu của hồ sơ nháp."))
+        authorize(actor.user, locked, FileAction.DETACH)
         row = locked.attachments.filter(pk=attachment.pk).first()
         if row is None:
             raise NotFound()

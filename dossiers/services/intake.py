@@ -9,11 +9,11 @@ from django.utils.translation import gettext as _
 
 from .. import aftercommit, clock
 from ..audit import append_event, history_reference, store_head
-from ..errors import ChangedMeanwhile, Forbidden, InvalidTransition, ValidationFailed
+from ..errors import ChangedMeanwhile, Forbidden, ValidationFailed
 from ..models import Agency, Attachment, Channel, ClockPause, Dossier, Procedure, ProcedureDocument
-from ..permissions import roles_at
+from ..permissions import FileAction, authorize, authorize_intake, authorize_role
 from ..workflow import Action, EventType, Role, Status
-from .base import Actor, Context, lock_dossier, perform, require_text
+from .base import Actor, Context, action_service, lock_dossier, perform, require_text
 from .codes import next_dossier_code
 from .deadlines import close_pause, due_data, start_clock
 from .validation import clean_applicant, profile_snapshot, validate_form_data
@@ -85,15 +85,13 @@ def dossier_update_draft(
     *, actor: Actor, dossier: Dossier, form_data: dict, expected_version: int | None = None
 ) -> Dossier:
     """Save answers of a draft (partial answers are fine until submission)."""
+    authorize_role(actor.user, dossier, FileAction.EDIT_DRAFT)
     cleaned = validate_form_data(dossier.procedure, form_data, partial=True)
     with transaction.atomic():
         locked = lock_dossier(dossier.pk, actor.user)
-        if locked.applicant_user_id != actor.user.pk:
-            raise Forbidden()
-        if locked.status != Status.DRAFT:
-            raise InvalidTransition(_("Chỉ sửa được hồ sơ nháp."))
         if expected_version is not None and locked.version != expected_version:
             raise ChangedMeanwhile()
+        authorize(actor.user, locked, FileAction.EDIT_DRAFT)
         locked.form_data = cleaned
         locked.version += 1
         locked._history_user = actor.user
@@ -120,6 +118,7 @@ def _missing_documents(dossier: Dossier) -> list[ProcedureDocument]:
     ]
 
 
+@action_service(Action.SUBMIT)
 def dossier_submit(
     *, actor: Actor, dossier: Dossier, expected_version: int | None = None
 ) -> Dossier:
@@ -166,10 +165,9 @@ def dossier_intake(
     `papers_seen` lists the procedure documents whose paper originals the officer checked; scans
     can be added afterwards with `attachment_add`.
     """
+    authority = authorize_intake(actor.user, agency)
     if channel not in (Channel.COUNTER, Channel.POSTAL) or not procedure.accepts(channel):
         raise ValidationFailed(fields={"channel": [_("Kênh nộp không hợp lệ cho thủ tục này.")]})
-    if Role.RECEPTION not in roles_at(actor.user, {agency.pk}):
-        raise Forbidden(_("Chỉ cán bộ một cửa của cơ quan này được tiếp nhận hồ sơ tại quầy."))
     snapshot = clean_applicant(applicant)
     cleaned = validate_form_data(procedure, form_data)
     documents = {d.pk: d for d in procedure.documents.all()}
@@ -195,7 +193,7 @@ def dossier_intake(
             channel=channel,
             created_at=now,
         )
-        ctx = Context(actor=actor, role=Role.RECEPTION, agency=agency, now=now)
+        ctx = Context(actor=actor, role=authority.role, agency=agency, now=now)
         dossier.intake()
         dossier.code = next_dossier_code(agency, now)
         dossier.submitted_at = dossier.received_at = now
@@ -216,7 +214,7 @@ def dossier_intake(
             event_type=EventType.INTAKE,
             at=now,
             actor=actor.user,
-            role=Role.RECEPTION,
+            role=authority.role,
             agency=agency,
             ip=actor.ip,
             note=note,
@@ -234,6 +232,7 @@ def dossier_intake(
     return dossier
 
 
+@action_service(Action.RECEIVE)
 def dossier_receive(
     *, actor: Actor, dossier: Dossier, expected_version: int | None = None, note: str = ""
 ) -> Dossier:
@@ -254,6 +253,7 @@ def dossier_receive(
     )
 
 
+@action_service(Action.REFUSE)
 def dossier_refuse(
     *, actor: Actor, dossier: Dossier, reason: str, expected_version: int | None = None
 ) -> Dossier:
@@ -273,6 +273,7 @@ def dossier_refuse(
     )
 
 
+@action_service(Action.REQUEST_SUPPLEMENT)
 def dossier_request_supplement(
     *,
     actor: Actor,
@@ -316,6 +317,7 @@ def dossier_request_supplement(
     )
 
 
+@action_service(Action.SUPPLEMENT)
 def dossier_supplement(
     *, actor: Actor, dossier: Dossier, note: str = "", expected_version: int | None = None
 ) -> Dossier:

@@ -1,5 +1,5 @@
 """From received to the end: assignment, proposal, approval, payment, return, withdrawal,
-stop, reschedule, rating, notes and logged reads."""
+stop, reschedule, rating and notes (reads are logged apart: see access.py)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,14 @@ import datetime as dt
 
 from django.utils.translation import gettext as _
 
-from .. import clock
-from ..audit import append_event_locked
-from ..errors import Forbidden, InvalidTransition, ValidationFailed
+from ..errors import InvalidTransition, ValidationFailed
 from ..models import Attachment, ClockPause, Dossier
-from ..permissions import memberships_of
-from ..workflow import Action, EventType, Role
-from .base import Actor, Context, perform, require_text
+from ..workflow import Action, Role
+from .base import Actor, Context, action_service, perform, require_text
 from .deadlines import close_pause, end_pauses
 
 
+@action_service(Action.ASSIGN)
 def dossier_assign(
     *, actor: Actor, dossier: Dossier, assignee, note: str = "", expected_version: int | None = None
 ) -> Dossier:
@@ -55,6 +53,7 @@ def dossier_assign(
     )
 
 
+@action_service(Action.PROPOSE)
 def dossier_propose(
     *,
     actor: Actor,
@@ -66,8 +65,6 @@ def dossier_propose(
     """The assigned specialist proposes the result (its document uploaded first)."""
 
     def mutate(d: Dossier, ctx: Context):
-        if ctx.role == Role.SPECIALIST and d.assignee_id != ctx.actor.user.pk:
-            raise Forbidden(_("Chỉ chuyên viên được phân công mới được trình kết quả."))
         if outcome not in Dossier.Outcome.values:
             raise ValidationFailed(
                 fields={"outcome": [_("Kết quả phải là giải quyết hoặc từ chối.")]}
@@ -97,6 +94,7 @@ def dossier_propose(
     )
 
 
+@action_service(Action.SEND_BACK)
 def dossier_send_back(
     *, actor: Actor, dossier: Dossier, reason: str, expected_version: int | None = None
 ) -> Dossier:
@@ -117,6 +115,7 @@ def dossier_send_back(
     )
 
 
+@action_service(Action.APPROVE)
 def dossier_approve(
     *, actor: Actor, dossier: Dossier, note: str = "", expected_version: int | None = None
 ) -> Dossier:
@@ -143,6 +142,7 @@ def dossier_approve(
     )
 
 
+@action_service(Action.REQUEST_PAYMENT)
 def dossier_request_payment(
     *,
     actor: Actor,
@@ -156,8 +156,6 @@ def dossier_request_payment(
         raise ValidationFailed(fields={"amount_vnd": [_("Số tiền phải là số nguyên dương.")]})
 
     def mutate(d: Dossier, ctx: Context):
-        if not d.procedure.fee_due_later:
-            raise ValidationFailed(_("Thủ tục này không có nghĩa vụ tài chính nộp sau."))
         ClockPause.objects.create(dossier=d, reason=ClockPause.Reason.PAYMENT, started_at=ctx.now)
         return {"amount_vnd": amount_vnd}
 
@@ -171,6 +169,7 @@ def dossier_request_payment(
     )
 
 
+@action_service(Action.RECORD_PAYMENT)
 def dossier_record_payment(
     *, actor: Actor, dossier: Dossier, receipt_number: str, expected_version: int | None = None
 ) -> Dossier:
@@ -188,6 +187,7 @@ def dossier_record_payment(
     )
 
 
+@action_service(Action.RETURN_RESULT)
 def dossier_return_result(
     *,
     actor: Actor,
@@ -214,14 +214,13 @@ def dossier_return_result(
     )
 
 
+@action_service(Action.WITHDRAW)
 def dossier_withdraw(
     *, actor: Actor, dossier: Dossier, reason: str, expected_version: int | None = None
 ) -> Dossier:
     reason = require_text(reason, "reason", _("Vui lòng cho biết lý do rút hồ sơ."))
 
     def mutate(d: Dossier, ctx: Context):
-        if ctx.role == Role.RECEPTION and d.applicant_user_id is not None:
-            raise Forbidden(_("Hồ sơ nộp bằng tài khoản: chỉ người nộp được rút hồ sơ."))
         d.closed_at = ctx.now
         end_pauses(d, ctx)
         return {"reason": reason}
@@ -236,6 +235,7 @@ def dossier_withdraw(
     )
 
 
+@action_service(Action.STOP)
 def dossier_stop(
     *, actor: Actor, dossier: Dossier, reason: str, expected_version: int | None = None
 ) -> Dossier:
@@ -256,6 +256,7 @@ def dossier_stop(
     )
 
 
+@action_service(Action.RESCHEDULE)
 def dossier_reschedule(
     *,
     actor: Actor,
@@ -271,8 +272,6 @@ def dossier_reschedule(
         raise ValidationFailed(fields={"due_at": [_("Ngày hẹn mới không hợp lệ.")]})
 
     def mutate(d: Dossier, ctx: Context):
-        if d.rescheduled_at is not None:
-            raise InvalidTransition(_("Hồ sơ đã được xin lỗi và hẹn lại một lần."))
         cal = ctx.calendar
         if cal.working_seconds_between(ctx.now, d.due_at) < cal.seconds_per_day:
             raise InvalidTransition(
@@ -303,6 +302,7 @@ def dossier_reschedule(
     )
 
 
+@action_service(Action.RATE)
 def dossier_rate(
     *,
     actor: Actor,
@@ -316,8 +316,6 @@ def dossier_rate(
     comment = (comment or "").strip()[:2000]
 
     def mutate(d: Dossier, ctx: Context):
-        if d.rating:
-            raise InvalidTransition(_("Hồ sơ đã được đánh giá."))
         d.rating, d.rating_comment, d.rated_at = rating, comment, ctx.now
         return {"rating": rating}
 
@@ -331,6 +329,7 @@ def dossier_rate(
     )
 
 
+@action_service(Action.NOTE)
 def dossier_add_note(
     *, actor: Actor, dossier: Dossier, text: str, expected_version: int | None = None
 ) -> Dossier:
@@ -345,21 +344,3 @@ def dossier_add_note(
         mutate=lambda d, ctx: {"internal": True},
     )
 
-
-def dossier_record_view(*, actor: Actor, dossier: Dossier, what: str = "personal_data") -> None:
-    """Log a staff read of the dossier's personal data (dossier.viewed), with the roles the
-    reader holds at the dossier's agencies and the agency they read it for."""
-    agency_ids = {dossier.receiving_agency_id, dossier.competent_agency_id}
-    held = [m for m in memberships_of(actor.user) if m.agency_id in agency_ids]
-    supervising = [m for m in memberships_of(actor.user) if m.role == Role.SUPERVISOR]
-    through = held or supervising
-    append_event_locked(
-        dossier.pk,
-        event_type=EventType.VIEWED,
-        at=clock.now(),
-        actor=actor.user,
-        role=",".join(sorted({m.role for m in through})),
-        agency=through[0].agency if through else None,
-        ip=actor.ip,
-        data={"what": what},
-    )

@@ -9,6 +9,7 @@ urlpatterns = [
     path("dossiers/", supervision.drill_down, name="dossiers"),
     path("dossiers/<int:pk>/", supervision.dossier_trail, name="trail"),
     path("audit/", supervision.audit_log, name="audit"),
+    path("access/", supervision.access_log, name="access"),
     path("integrity/", supervision.integrity, name="integrity"),
     path("export/indicators.<str:fmt>", supervision.export_indicators, name="export_indicators"),
     path("export/register.<str:fmt>", supervision.export_register, name="export_register"),

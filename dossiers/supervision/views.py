@@ -1,6 +1,7 @@
 """Supervisors' pages (/supervision/): indicators with drill-down, a dossier's full audit trail,
-the global audit log and exports. Read-only: nothing here writes, and supervisors have no
-office access."""
+the global audit log, the log of reads of personal data and exports. Read-only: nothing here
+changes a dossier (opening a trail only adds its read to the access log), and supervisors have
+no office access."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from onestop.web import role_required
+from onestop.web import role_required, table_response
 
-from .. import clock, exports, indicators, queries
+from .. import access, clock, exports, indicators, queries
 from ..audit import verify_dossier
 from ..formatting import vn_datetime
 from ..models import Agency, Attachment, ClockPause, Dossier, DossierEvent, Procedure
-from ..permissions import is_supervisor, supervised_agency_ids, visibility_filter
+from ..permissions import is_supervisor, supervised_agency_ids, visibility_filter, visible_dossiers
+from ..services import Actor
 from ..workflow import EventType
 from .forms import ScopeForm
 
@@ -81,19 +83,13 @@ def drill_down(request):
     figure = request.GET.get("figure", "")
     queryset = queries.ordered(indicators.drill_down(request.user, scope, figure, now))
     queryset = queryset.select_related("procedure", "receiving_agency")
-    cursor = request.GET.get("after", "")
-    if cursor:
-        queryset = queries.after_cursor(queryset, cursor)
-    rows = list(queryset[: queries.PAGE_SIZE + 1])
-    next_cursor = (
-        queries.encode_cursor(rows[queries.PAGE_SIZE - 1]) if len(rows) > queries.PAGE_SIZE else ""
-    )
+    rows, next_cursor = queries.keyset_page(queryset, request.GET.get("after", ""), key="due_sort")
     label = indicators.FIGURE_LABELS.get(figure) or figure.removeprefix("status:")
     return render(
         request,
         "supervision/dossiers.html",
         {
-            "rows": rows[: queries.PAGE_SIZE],
+            "rows": rows,
             "next_cursor": next_cursor,
             "figure": figure,
             "label": label,
@@ -149,6 +145,10 @@ def _history_entries(history_rows, title) -> list[dict]:
 @supervisor_required
 def dossier_trail(request, pk):
     dossier = get_object_or_404(Dossier.objects.filter(visibility_filter(request.user)), pk=pk)
+    # The trail shows the applicant's data and its changes: that read goes to the access log.
+    access.record_access(
+        actor=Actor.from_request(request), dossier=dossier, purpose=access.Purpose.SUPERVISION
+    )
     events = [
         {
             "at": e.created_at,
@@ -194,9 +194,11 @@ def integrity(request):
 
 
 def _audit_events(request):
+    province = supervised_agency_ids(request.user)
     events = DossierEvent.objects.filter(
-        Q(dossier__receiving_agency_id__in=supervised_agency_ids(request.user))
-        | Q(dossier__competent_agency_id__in=supervised_agency_ids(request.user))
+        Q(dossier__receiving_agency_id__in=province) | Q(dossier__competent_agency_id__in=province),
+        # The one visibility rule: a citizen's draft (and its events) is not the province's.
+        dossier__in=visible_dossiers(request.user),
     )
     params = request.GET
     if params.get("actor"):
@@ -213,16 +215,6 @@ def _audit_events(request):
         events, "created_at", params.get("date_from", ""), params.get("date_to", "")
     )
     return events.order_by("-created_at", "-id")
-
-
-def _after(events, cursor: str):
-    try:
-        stamp, last_id = cursor.split("_")
-        moment = dt.datetime.fromisoformat(stamp.replace(" ", "+"))
-        last_id = int(last_id)
-    except ValueError:
-        return events
-    return events.filter(Q(created_at__lt=moment) | Q(created_at=moment, id__lt=last_id))
 
 
 AUDIT_COLUMNS = [
@@ -245,21 +237,16 @@ def audit_log(request):
     events = _audit_events(request).select_related("dossier", "agency")
     if request.GET.get("format") == "csv":
         rows = _audit_rows(events.iterator(chunk_size=2000))
-        return exports.table_response("nhat-ky", "csv", rows, columns=AUDIT_COLUMNS)
-    cursor = request.GET.get("after", "")
-    if cursor:
-        events = _after(events, cursor)
-    rows = list(events[: AUDIT_PAGE + 1])
-    next_cursor = ""
-    if len(rows) > AUDIT_PAGE:
-        last = rows[AUDIT_PAGE - 1]
-        next_cursor = f"{last.created_at.isoformat()}_{last.pk}"
+        return table_response("nhat-ky", "csv", rows, columns=AUDIT_COLUMNS)
+    rows, next_cursor = queries.keyset_page(
+        events, request.GET.get("after", ""), key="created_at", size=AUDIT_PAGE, descending=True
+    )
     query = urlencode({k: v for k, v in request.GET.items() if k not in ("after", "format") and v})
     return render(
         request,
         "supervision/audit.html",
         {
-            "rows": rows[:AUDIT_PAGE],
+            "rows": rows,
             "next_cursor": next_cursor,
             "query": query,
             "params": request.GET,
@@ -285,6 +272,41 @@ def _audit_rows(events):
             e.note,
             e.hash,
         ]
+
+
+# --- the log of reads of personal data -----------------------------------------------------------
+
+ACCESS_PAGE = 50
+
+
+@supervisor_required
+def access_log(request):
+    """Who read whose personal data, for the dossiers of the supervisor's province."""
+    params, province = request.GET, supervised_agency_ids(request.user)
+    entries = access.supervised_entries(
+        agency_ids=province,
+        actor_username=params.get("actor", ""),
+        dossier_code=params.get("code", ""),
+        agency_id=params.get("agency", ""),
+        purpose=params.get("purpose", ""),
+        date_from=params.get("date_from", ""),
+        date_to=params.get("date_to", ""),
+    ).select_related("dossier", "agency")
+    rows, next_cursor = queries.keyset_page(
+        entries, params.get("after", ""), key="created_at", size=ACCESS_PAGE, descending=True
+    )
+    return render(
+        request,
+        "supervision/access.html",
+        {
+            "rows": rows,
+            "next_cursor": next_cursor,
+            "query": urlencode({k: v for k, v in params.items() if k != "after" and v}),
+            "params": params,
+            "purposes": access.Purpose.choices,
+            "agencies": Agency.objects.filter(pk__in=province),
+        },
+    )
 
 
 # --- exports -------------------------------------------------------------------------------------
@@ -324,7 +346,7 @@ def export_indicators(request, fmt):
     scope, now = form.scope(), clock.now()
     header, rows = _indicator_table(request, scope, now)
     name = f"chi-so-{scope.date_from:%Y%m%d}-{scope.date_to:%Y%m%d}"
-    return exports.table_response(name, fmt, rows, columns=header)
+    return table_response(name, fmt, rows, columns=header)
 
 
 @supervisor_required
@@ -333,7 +355,10 @@ def export_register(request, fmt):
     scope = form.scope()
     agencies = [scope.agency_id] if scope.agency_id else list(supervised_agency_ids(request.user))
     rows = exports.register_rows(
-        agency_ids=agencies, date_from=scope.date_from, date_to=scope.date_to
+        agency_ids=agencies,
+        date_from=scope.date_from,
+        date_to=scope.date_to,
+        visible_to=request.user,
     )
     name = f"so-theo-doi-{scope.date_from:%Y%m%d}-{scope.date_to:%Y%m%d}"
-    return exports.table_response(name, fmt, rows)
+    return table_response(name, fmt, rows)

@@ -1,7 +1,9 @@
-"""Vietnamese conventions for dates, times and money in templates and PDFs."""
+"""Vietnamese conventions for dates, times and money in templates and PDFs; a dossier's reads
+folded into one line."""
 
 from django import template
 
+from dossiers import access
 from dossiers.formatting import vn_date, vn_datetime, vnd
 
 register = template.Library()
@@ -16,3 +18,14 @@ def person(user) -> str:
     if not user:
         return "—"
     return user.get_full_name() or user.get_username()
+
+
+@register.inclusion_tag("supervision/_reads.html", takes_context=True)
+def reads_summary(context, dossier):
+    """The dossier's staff reads folded into one line (they are not in its audit chain); the
+    link to the access log only for supervisors."""
+    return {
+        "dossier": dossier,
+        "reads": access.reads_summary(dossier),
+        "is_supervisor": context.get("is_supervisor", False),
+    }

@@ -1,17 +1,22 @@
-"""Walk every dossier's audit hash chain; exit 1 naming the first broken event if any."""
+"""Walk every dossier's audit hash chain and the access log's chain; exit 1 naming the first
+broken event or entry if any."""
 
 from django.core.management.base import BaseCommand, CommandError
 
+from dossiers.access import verify_access_log
 from dossiers.audit import verify_all, verify_digests
-from dossiers.models import Dossier, DossierEvent
+from dossiers.models import AccessLogEntry, Dossier, DossierEvent
 
 
 class Command(BaseCommand):
-    help = "Verify the audit hash chain of every dossier; exits non-zero on the first break."
+    help = (
+        "Verify the audit hash chain of every dossier and the access log's chain; exits "
+        "non-zero on the first break."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--all", action="store_true", help="report every broken dossier, not only the first"
+            "--all", action="store_true", help="report every broken chain, not only the first"
         )
 
     def handle(self, *args, **options):
@@ -22,6 +27,11 @@ class Command(BaseCommand):
                 break
         if not problems or options["all"]:
             problems.extend(verify_digests())
+        if not problems or options["all"]:
+            for problem in verify_access_log():
+                problems.append(problem)
+                if not options["all"]:
+                    break
         if problems:
             for problem in problems:
                 self.stderr.write(f"BROKEN: {problem}")
@@ -31,6 +41,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"OK: {Dossier.objects.count()} dossiers, {DossierEvent.objects.count()} events, "
-                "every hash chain and stored daily digest verifies."
+                f"{AccessLogEntry.objects.count()} access log entries, every hash chain and "
+                "stored daily digest verifies."
             )
         )
