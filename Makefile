@@ -16,10 +16,13 @@ export UV_PYTHON := $(PYTHON)
 
 .PHONY: run test lint install install-dev system-deps system-deps-test diagram openapi clean
 
+# The web server and one background worker together: Ctrl-C stops both.
 run: install system-deps
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py seed_demo
-	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+	@bash -c 'DEBUG=1 $(PY) manage.py run_worker & worker=$$!; \
+	  trap "kill $$worker 2>/dev/null; wait $$worker 2>/dev/null" EXIT; \
+	  DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)'
 
 test: install-dev system-deps-test
 	$(VENV)/bin/ruff check .

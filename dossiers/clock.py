@@ -26,3 +26,8 @@ def frozen(moment: dt.datetime):
         yield moment
     finally:
         _frozen.reset(token)
+
+
+def backoff(attempt: int, *, base: float = 5.0, cap: float = 3600.0) -> dt.timedelta:
+    """The delay before retry number `attempt` (1, 2, …): 5 s, 10 s, 20 s … up to an hour."""
+    return dt.timedelta(seconds=min(cap, base * 2 ** max(0, attempt - 1)))

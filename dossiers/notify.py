@@ -10,9 +10,9 @@ import logging
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django_tasks import task
 
 from . import clock
 from .formatting import vn_datetime
@@ -83,7 +83,7 @@ def compose(dossier: Dossier, event: DossierEvent) -> tuple[str, str]:
 
 
 def queue(dossier: Dossier, event: DossierEvent) -> OutgoingEmail | None:
-    """Inside the action's transaction: write the e-mail and send it once the action commits."""
+    """Inside the action's transaction: write the e-mail (the worker sends it, tasks.send_email)."""
     if event.event_type not in NOTIFIED or not dossier.code:
         return None
     to = recipient(dossier)
@@ -98,7 +98,6 @@ def queue(dossier: Dossier, event: DossierEvent) -> OutgoingEmail | None:
         body=body,
         created_at=clock.now(),
     )
-    transaction.on_commit(lambda: send([email.pk]))
     return email
 
 
@@ -131,3 +130,14 @@ def retry(limit: int = 500) -> tuple[int, int]:
         .values_list("pk", flat=True)[:limit]
     )
     return len(ids), send(ids)
+
+
+@task()
+def send_email(email_id: int) -> None:
+    """The worker's job: send one e-mail; a transport failure plans the next try with a growing
+    delay (after MAX_ATTEMPTS the e-mail is marked failed)."""
+    send([email_id])
+    email = OutgoingEmail.objects.filter(pk=email_id).only("state", "attempts").first()
+    if email is not None and email.state == OutgoingEmail.State.PENDING:
+        retry_at = timezone.now() + clock.backoff(email.attempts)
+        send_email.using(run_after=retry_at).enqueue(email_id)

@@ -57,6 +57,16 @@ def supervised_agency_ids(user) -> set[int]:
     return set(cached)
 
 
+def integration_agency_ids(user) -> set[int]:
+    """Agencies whose dossiers another system (an integration account) reads for them."""
+    return {m.agency_id for m in memberships_of(user) if m.role == Role.INTEGRATION}
+
+
+def reader_agency_ids(user) -> set[int]:
+    """Every agency whose non-draft dossiers `user` sees as staff."""
+    return official_agency_ids(user) | supervised_agency_ids(user) | integration_agency_ids(user)
+
+
 def is_official(user) -> bool:
     return bool(official_agency_ids(user))
 
@@ -70,7 +80,7 @@ def visibility_filter(user) -> Q:
     if not user.is_authenticated:
         return Q(pk__in=[])
     condition = Q(applicant_user=user)
-    agencies = official_agency_ids(user) | supervised_agency_ids(user)
+    agencies = reader_agency_ids(user)
     if agencies:
         condition |= ~Q(status=Status.DRAFT) & (
             Q(receiving_agency_id__in=agencies) | Q(competent_agency_id__in=agencies)
@@ -89,7 +99,7 @@ def can_see(user, dossier: Dossier) -> bool:
         return True
     if dossier.status == Status.DRAFT:
         return False
-    agencies = official_agency_ids(user) | supervised_agency_ids(user)
+    agencies = reader_agency_ids(user)
     return bool({dossier.receiving_agency_id, dossier.competent_agency_id} & agencies)
 
 
@@ -391,9 +401,9 @@ def agency_ids_with_role(user, role: str) -> set[int]:
 
 
 def is_staff_reader(user) -> bool:
-    """An official or a supervisor: reads dossiers as staff (the full audit trail, every file),
-    not as an applicant."""
-    return is_official(user) or is_supervisor(user)
+    """An official, a supervisor or an integration account: reads dossiers as staff (the full
+    audit trail, every file), not as an applicant."""
+    return is_official(user) or is_supervisor(user) or bool(integration_agency_ids(user))
 
 
 # A decision's files reach the applicant only once the dossier is resolved or returned.

@@ -1,7 +1,7 @@
 """Slips (phiếu): rendered once from the event they document, stored, hashed into the audit chain.
 
-`slip_for()` returns the stored slip or renders it; `render_after_commit()` renders eagerly once an
-action commits, so the slip shows the dossier as it was then. A failed eager rendering is
+`slip_for()` returns the stored slip or renders it; `render_for_event()`, a worker job the
+action enqueues, renders it eagerly just after the action commits. A failed eager rendering is
 logged and retried lazily on the first download.
 """
 
@@ -13,7 +13,8 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django_tasks import task
 
 from . import clock
 from .audit import append_event_locked
@@ -186,15 +187,23 @@ def _context(dossier: Dossier, kind: str, event: DossierEvent) -> dict:
 
 
 def slip_for(dossier: Dossier, kind: str) -> Slip:
-    """The stored slip documenting the newest relevant event, rendered now if it is not yet."""
+    """The stored slip documenting the newest relevant event, rendered now if it is not yet.
+
+    Rendered once: on PostgreSQL a second request for the same slip waits for the first
+    rendering (an advisory lock on the dossier and kind, no row lock) and then finds it stored;
+    elsewhere the unique constraint keeps the first one stored."""
     event = _source_event(dossier, kind)
     existing = Slip.objects.filter(dossier=dossier, kind=kind, source_seq=event.seq).first()
     if existing:
         return existing
-    content = render_pdf(TEMPLATES[kind], _context(dossier, kind, event))
-    digest = hashlib.sha256(content).hexdigest()
     try:
         with transaction.atomic():
+            _one_rendering_at_a_time(dossier.pk, kind)
+            existing = Slip.objects.filter(dossier=dossier, kind=kind, source_seq=event.seq)
+            if existing.exists():
+                return existing.get()
+            content = render_pdf(TEMPLATES[kind], _context(dossier, kind, event))
+            digest = hashlib.sha256(content).hexdigest()
             slip = Slip(
                 dossier=dossier,
                 kind=kind,
@@ -212,13 +221,23 @@ def slip_for(dossier: Dossier, kind: str) -> Slip:
                 data={"kind": kind, "sha256": digest, "source_seq": event.seq},
             )
     except IntegrityError:
-        # Rendered concurrently by another request: keep theirs (the one in the audit trail).
+        # Rendered concurrently by another process: keep theirs (the one in the audit trail).
         return Slip.objects.get(dossier=dossier, kind=kind, source_seq=event.seq)
     return slip
 
 
-def render_after_commit(dossier_id: int, event_type: str) -> None:
-    """Called via transaction.on_commit by the write path; never raises."""
+def _one_rendering_at_a_time(dossier_id: int, kind: str) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)",
+                [dossier_id, list(Slip.Kind.values).index(kind)],
+            )
+
+
+def render_for_event(dossier_id: int, event_type: str) -> None:
+    """The slip `event_type` calls for, rendered by the worker after the action (tasks.render_slip);
+    a failure is logged, and the first download renders it instead."""
     kind = EAGER.get(event_type)
     if kind is None:
         return
@@ -231,3 +250,9 @@ def render_after_commit(dossier_id: int, event_type: str) -> None:
         )
     except Exception:  # the download will try again; the action itself stands
         log.exception("rendering the %s slip of dossier %s failed", kind, dossier_id)
+
+
+@task()
+def render_slip(dossier_id: int, event_type: str) -> None:
+    """The worker's job: the slip an event calls for (see render_for_event)."""
+    render_for_event(dossier_id, event_type)

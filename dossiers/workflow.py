@@ -80,6 +80,9 @@ class Role(models.TextChoices):
     SPECIALIST = "specialist", _("Chuyên viên xử lý")
     LEADER = "leader", _("Lãnh đạo")
     SUPERVISOR = "supervisor", _("Giám sát")
+    # Another system (national portal, provincial platform) reading an agency's dossiers and
+    # filing dossiers sent to it; never fires an action.
+    INTEGRATION = "integration", _("Hệ thống kết nối")
 
 
 OFFICIAL_ROLES = (Role.RECEPTION, Role.SPECIALIST, Role.LEADER)
@@ -254,3 +257,4 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
     for role in OFFICIAL_ROLES
 }
 GROUP_PERMISSIONS[Role.SUPERVISOR] = []
+GROUP_PERMISSIONS[Role.INTEGRATION] = []

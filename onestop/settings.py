@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "simple_history",
     "django_fsm",
+    "django_tasks",
+    "django_tasks_db",
     "dossiers",
     "citizens",
 ]
@@ -235,3 +237,22 @@ ONESTOP_OFFICE_HOURS = [
 ONESTOP_INTAKE_CUTOFF = os.environ.get("ONESTOP_INTAKE_CUTOFF", "15:00")
 # Public base URL for links printed on slips (QR codes) and sent in e-mails.
 ONESTOP_PUBLIC_URL = os.environ.get("ONESTOP_PUBLIC_URL", "http://127.0.0.1:8000")
+
+# Background jobs: Django's Tasks API (the django-tasks backport) with the database backend, so a
+# job is a row written in the action's own transaction. Run workers with `manage.py run_worker`.
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default", "webhooks"],
+    }
+}
+# A job still marked running this long after it started belongs to a worker that died: it is
+# put back in the queue (jobs are idempotent, delivery is at least once).
+ONESTOP_STALE_JOB_SECONDS = int(os.environ.get("ONESTOP_STALE_JOB_SECONDS", "600"))
+
+# Webhooks: targets in private, loopback or link-local ranges are refused unless listed here
+# (CIDR networks, comma-separated), e.g. a provincial platform on the internal network.
+ONESTOP_WEBHOOK_ALLOWED_NETWORKS = env_list("ONESTOP_WEBHOOK_ALLOWED_NETWORKS")
+ONESTOP_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("ONESTOP_WEBHOOK_TIMEOUT_SECONDS", "10"))
+# A failing endpoint is retried with growing delays for this long, then its subscription pauses.
+ONESTOP_WEBHOOK_RETRY_HOURS = float(os.environ.get("ONESTOP_WEBHOOK_RETRY_HOURS", "24"))

@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
 from dossiers.audit import verify_dossier
-from dossiers.models import Dossier, DossierEvent, OutgoingEmail
+from dossiers.models import Dossier, DossierEvent, FeedEntry, OutgoingEmail
 from dossiers.workflow import Status
 
 from .conftest import is_postgres, tamper
@@ -21,6 +21,11 @@ def delete_event(event_id):
         f"DELETE FROM {OutgoingEmail._meta.db_table} WHERE event_id = %s",
         [event_id],
         table=OutgoingEmail._meta.db_table,
+    )
+    tamper(
+        f"DELETE FROM {FeedEntry._meta.db_table} WHERE event_id = %s",
+        [event_id],
+        table=FeedEntry._meta.db_table,
     )
     tamper(f"DELETE FROM {TABLE} WHERE id = %s", [event_id])
 

@@ -342,10 +342,13 @@ def test_receipt_and_appointment_after_reception(signed_in, make_dossier):
     assert "15.000 đồng" in text
 
 
-def test_slip_is_rendered_after_commit(make_dossier, reception, django_capture_on_commit_callbacks):
+def test_slip_is_rendered_by_the_worker_after_the_action(make_dossier, reception):
+    from .worker import run_jobs
+
     dossier = make_dossier(Status.SUBMITTED)
-    with django_capture_on_commit_callbacks(execute=True):
-        services.dossier_receive(actor=actor(reception), dossier=dossier)
+    services.dossier_receive(actor=actor(reception), dossier=dossier)
+    assert not Slip.objects.filter(dossier=dossier, kind="receipt").exists()  # not in the request
+    run_jobs()
     assert Slip.objects.filter(dossier=dossier, kind="receipt").exists()
 
 

@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from citizens.models import CitizenProfile
-from dossiers import aftercommit, clock, services
+from dossiers import clock, outbox, services
 from dossiers.audit import record_digest
 from dossiers.demo import catalogue, scenarios
 from dossiers.demo.scenarios import Cast
@@ -135,7 +135,7 @@ def seed_demo(*, dossiers: int = 300, seed: int = 2026, log=print) -> int:
         people=people,
         now=clock.now(),
     )
-    with aftercommit.muted():
+    with outbox.muted():
         made = builder.build(dossiers)
     today = clock.now().astimezone(WorkCalendar().tz).date()
     for days_ago in (3, 2, 1):  # the daily digests cron would have stored

@@ -16,6 +16,7 @@ from .dossier import (
     attachment_path,
     new_lookup_key,
 )
+from .integrations import DeliveryAttempt, FeedEntry, WebhookSubscription
 from .notifications import OutgoingEmail
 from .preferences import SavedFilter
 
@@ -29,10 +30,12 @@ __all__ = [
     "CalendarDay",
     "Channel",
     "ClockPause",
+    "DeliveryAttempt",
     "Dossier",
     "DossierCodeSequence",
     "DossierEvent",
     "DossierQuerySet",
+    "FeedEntry",
     "Membership",
     "OutgoingEmail",
     "Procedure",
@@ -41,6 +44,7 @@ __all__ = [
     "SavedFilter",
     "Slip",
     "TimeUnit",
+    "WebhookSubscription",
     "attachment_path",
     "new_lookup_key",
 ]

@@ -87,6 +87,9 @@ class Channel(models.IntegerChoices):
     COUNTER = 1, _("Trực tiếp")
     ONLINE = 2, _("Trực tuyến")
     POSTAL = 3, _("Bưu chính")
+    # Filed elsewhere and sent here by another system through the API.
+    NATIONAL_PORTAL = 4, _("Cổng Dịch vụ công quốc gia")
+    OTHER_SYSTEM = 5, _("Hệ thống khác")
 
 
 class ProcedureDocument(models.Model):

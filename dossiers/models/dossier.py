@@ -169,6 +169,17 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     client_token = models.CharField(max_length=64, blank=True, editable=False)
     # Derived: unaccented applicant name and ID number, for accent-insensitive search.
     search_text = models.TextField(editable=False, blank=True)
+    # Filed through another system (national portal, provincial platform): the sending account
+    # and its own reference, which makes a resent dossier one dossier.
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("hệ thống gửi"),
+    )
+    external_ref = models.CharField(_("mã hồ sơ của hệ thống gửi"), max_length=100, blank=True)
 
     # Head of the audit hash chain, kept in the same transaction as the events.
     event_seq = models.PositiveIntegerField(default=0)
@@ -194,7 +205,12 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
                 fields=["applicant_user", "client_token"],
                 condition=~models.Q(client_token=""),
                 name="unique_client_token",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["sent_by", "external_ref"],
+                condition=~models.Q(external_ref=""),
+                name="unique_external_ref",
+            ),
         ]
         permissions = [(f"{action}_dossier", f"Can {action} dossier") for action in Action.values]
 

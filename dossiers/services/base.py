@@ -13,7 +13,7 @@ from typing import Any
 from django.db import transaction
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
-from .. import aftercommit, clock
+from .. import clock, outbox
 from ..audit import append_event, history_reference, store_head
 from ..errors import ChangedMeanwhile, NotFound, ValidationFailed
 from ..models import Agency, Dossier
@@ -129,7 +129,7 @@ def perform(
                 to_status=locked.status,
             )
             store_head(locked)
-            aftercommit.schedule(locked, event)  # e-mail and slip once this commits
+            outbox.record(locked, event)  # e-mail, slip, feed: jobs in this transaction
     except (ConcurrentTransition, TransitionNotAllowed):
         # The row lock makes this rare (SQLite has no row locks); the meaning is the same.
         raise ChangedMeanwhile() from None

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from .. import aftercommit, clock
+from .. import clock, outbox
 from ..audit import append_event, history_reference, store_head
 from ..errors import ChangedMeanwhile, Forbidden, ValidationFailed
 from ..models import Agency, Attachment, Channel, ClockPause, Dossier, Procedure, ProcedureDocument
@@ -228,7 +228,7 @@ def dossier_intake(
             to_status=dossier.status,
         )
         store_head(dossier)
-        aftercommit.schedule(dossier, event)
+        outbox.record(dossier, event)
     return dossier
 
 

@@ -1,0 +1,79 @@
+"""Background jobs (Django's Tasks API, the django-tasks backport, database backend).
+
+Each job is defined beside its work (notify.send_email, slips.render_slip,
+integrations.webhooks.deliver_webhooks); this module holds the worker's housekeeping: the
+periodic sweep, the requeueing of dead workers' jobs and the backlog count.
+
+A job is a row of the task table, enqueued inside the action's transaction, so it exists
+exactly when the action committed. Every job is idempotent, and a job that fails schedules its
+own retry with a growing delay: run twice (a worker killed mid-job, the job requeued by
+`requeue_stale`), it does no harm. Jobs are scheduled on the real clock (`timezone.now()`, which
+workers read), not on `clock.now()`, which demo data and tests move. Run workers with
+`manage.py run_worker`; several may run side by side on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django_tasks import task
+from django_tasks_db.compat import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+
+from .integrations import webhooks
+from .models import OutgoingEmail
+from .notify import send_email
+from .slips import render_slip
+
+log = logging.getLogger(__name__)
+
+SWEEP_EVERY = dt.timedelta(seconds=60)
+
+
+@task()
+def sweep() -> None:
+    """Every minute: put back jobs of dead workers, and make sure every piece of pending work
+    has a job (a subscription with a backlog, an e-mail still to send). Then plan the next."""
+    requeue_stale()
+    webhooks.kick_pending()
+    planned = {job["args"][0] for job in _waiting(send_email).values_list("args_kwargs", flat=True)}
+    pending = OutgoingEmail.objects.filter(state=OutgoingEmail.State.PENDING)
+    for email_id in pending.values_list("pk", flat=True)[:500]:
+        if email_id not in planned:  # its job was lost with a worker
+            send_email.enqueue(email_id)
+    schedule_sweep()
+
+
+def _waiting(job):
+    """Jobs of `job` not yet taken, due now or planned for later."""
+    return DBTaskResult.objects.filter(status=TaskResultStatus.READY, task_path=job.module_path)
+
+
+def schedule_sweep() -> None:
+    """Plan the next sweep unless one is already planned."""
+    if not _waiting(sweep).exists():
+        sweep.using(run_after=timezone.now() + SWEEP_EVERY).enqueue()
+
+
+def requeue_stale() -> int:
+    """Jobs marked running for longer than any job takes belong to a worker that died: ready
+    again (at least once). Returns how many."""
+    limit = timezone.now() - dt.timedelta(seconds=settings.ONESTOP_STALE_JOB_SECONDS)
+    with transaction.atomic():
+        return DBTaskResult.objects.filter(
+            Q(status=TaskResultStatus.RUNNING) & Q(started_at__lt=limit)
+        ).update(status=TaskResultStatus.READY, started_at=None)
+
+
+def backlog() -> int:
+    """Jobs due to run now and not yet taken (for /healthz and the operations page)."""
+    return DBTaskResult.objects.ready().count()
+
+
+__all__ = ["backlog", "deliver_webhooks", "render_slip", "requeue_stale", "send_email", "sweep"]
+deliver_webhooks = webhooks.deliver_webhooks
