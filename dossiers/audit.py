@@ -276,6 +276,19 @@ def day_end(day: dt.date) -> dt.datetime:
     return day_start(day + dt.timedelta(days=1))
 
 
+def access_log_head(moment: dt.datetime) -> tuple[int, str]:
+    """(seq, hash) of the access log's last entry before `moment`; (0, "") when empty."""
+    from .models import AccessLogEntry
+
+    head = (
+        AccessLogEntry.objects.filter(created_at__lt=moment)
+        .order_by("-seq")
+        .values_list("seq", "hash")
+        .first()
+    )
+    return head or (0, "")
+
+
 def record_digest(day: dt.date):
     """Store the digest of `day` (Vietnam date) once; an existing one is never overwritten."""
     from . import clock
@@ -285,13 +298,20 @@ def record_digest(day: dt.date):
     if existing:
         return existing
     digest, count = heads_digest(day_end(day))
+    access_seq, access_head = access_log_head(day_end(day))
     return AuditDigest.objects.create(
-        day=day, digest=digest, dossiers=count, created_at=clock.now()
+        day=day,
+        digest=digest,
+        dossiers=count,
+        access_seq=access_seq,
+        access_head=access_head,
+        created_at=clock.now(),
     )
 
 
 def verify_digests() -> Iterator[str]:
-    """Stored digests whose recomputation differs: past events were rewritten since."""
+    """Stored digests whose recomputation differs: past events (or past access-log entries)
+    were rewritten or removed since."""
     from .models import AuditDigest
 
     for stored in AuditDigest.objects.order_by("day"):
@@ -300,4 +320,9 @@ def verify_digests() -> Iterator[str]:
             yield (
                 f"digest of {stored.day:%d/%m/%Y} was {stored.digest[:16]}… and is now "
                 f"{digest[:16]}…: events up to that day were rewritten"
+            )
+        if (stored.access_seq, stored.access_head) != access_log_head(day_end(stored.day)):
+            yield (
+                f"access log head of {stored.day:%d/%m/%Y} was entry {stored.access_seq} "
+                f"({stored.access_head[:16]}…): entries up to that day were rewritten or removed"
             )

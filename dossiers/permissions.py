@@ -18,10 +18,11 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from .errors import DomainError, Forbidden, InvalidTransition, NotFound
+from .errors import DomainError, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from .models import Agency, Attachment, Dossier, Membership
 from .workflow import (
     OFFICIAL_ROLES,
+    TERMINAL_STATUSES,
     Action,
     Role,
     Status,
@@ -179,14 +180,35 @@ ATTACH_ACTIONS = {
     Attachment.Purpose.SUPPLEMENT: FileAction.ATTACH_SUPPLEMENT,
     Attachment.Purpose.RESULT: FileAction.ATTACH_RESULT,
 }
-# What a file action outside its statuses says (the edges' actions name the status instead).
+# What a file action outside its statuses says, by the role meeting it (the edges' actions
+# name the status instead).
 WRONG_STATUS = {
-    FileAction.EDIT_DRAFT: _("Chỉ sửa được hồ sơ nháp."),
-    FileAction.DETACH: _("Chỉ gỡ được tài liệu của hồ sơ nháp."),
-    FileAction.ATTACH_APPLICATION: _("Không thể thêm tài liệu ở trạng thái hiện tại của hồ sơ."),
-    FileAction.ATTACH_SUPPLEMENT: _("Hồ sơ không ở trạng thái chờ bổ sung."),
-    FileAction.ATTACH_RESULT: _("Chỉ tải lên kết quả khi hồ sơ đang xử lý."),
+    (FileAction.EDIT_DRAFT, Role.CITIZEN): _("Chỉ sửa được hồ sơ nháp."),
+    (FileAction.DETACH, Role.CITIZEN): _("Chỉ gỡ được tài liệu của hồ sơ nháp."),
+    (FileAction.ATTACH_APPLICATION, Role.CITIZEN): _(
+        "Không thể thêm tài liệu ở trạng thái hiện tại của hồ sơ."
+    ),
+    (FileAction.ATTACH_APPLICATION, Role.RECEPTION): _(
+        "Chỉ bổ sung bản chụp khi hồ sơ vừa được tiếp nhận."
+    ),
+    (FileAction.ATTACH_SUPPLEMENT, Role.CITIZEN): _(
+        "Không thể thêm tài liệu ở trạng thái hiện tại của hồ sơ."
+    ),
+    (FileAction.ATTACH_SUPPLEMENT, Role.RECEPTION): _("Hồ sơ không ở trạng thái chờ bổ sung."),
 }
+
+
+def _wrong_status(action: str, dossier: Dossier, role: str) -> DomainError:
+    """Why `action` cannot happen in the dossier's status, as `role` meets it."""
+    if action in ATTACH_ACTIONS.values() and dossier.status in TERMINAL_STATUSES:
+        return InvalidTransition(_("Hồ sơ đã kết thúc, không thể thêm tài liệu."))
+    if action == FileAction.ATTACH_RESULT:
+        return Forbidden(_("Chỉ chuyên viên xử lý được tải lên kết quả khi hồ sơ đang xử lý."))
+    return InvalidTransition(
+        WRONG_STATUS.get((action, role))
+        or _("Không thể “%(action)s” khi hồ sơ đang ở trạng thái “%(status)s”.")
+        % {"action": _label(action), "status": Status(dossier.status).label}
+    )
 
 
 def _rules(action: str) -> tuple[Rule, ...]:
@@ -202,8 +224,7 @@ def _label(action: str) -> str:
 
 
 def _role_names(roles) -> str:
-    order = list(Role.values)
-    return ", ".join(str(Role(r).label) for r in sorted(set(roles), key=order.index))
+    return ", ".join(str(Role(r).label) for r in sorted(set(roles)))
 
 
 # Conditions on the dossier itself (not on input) that an action needs beyond role and status.
@@ -225,7 +246,7 @@ def _reception_withdraws_walk_ins_only(user, dossier: Dossier, role: str) -> Non
 
 def _fee_due_later(user, dossier: Dossier, role: str) -> None:
     if not dossier.procedure.fee_due_later:
-        raise InvalidTransition(_("Thủ tục này không có nghĩa vụ tài chính nộp sau."))
+        raise ValidationFailed(_("Thủ tục này không có nghĩa vụ tài chính nộp sau."))
 
 
 def _rated_once(user, dossier: Dossier, role: str) -> None:
@@ -249,6 +270,8 @@ GUARDS: dict[str, tuple] = {
     Action.RESCHEDULE: (_reschedule_once,),
     Action.REQUEST_PAYMENT: (_fee_due_later,),
     Action.RATE: (_rated_once,),
+    # The result document is the assignee's, like its proposal.
+    FileAction.ATTACH_RESULT: (_only_the_assignee_proposes,),
 }
 
 
@@ -321,11 +344,7 @@ def authorize(user, dossier: Dossier, action: str) -> Authority:
     rules = _rules(action)
     here = [r for r in rules if dossier.status in r.statuses]
     if not here:
-        raise InvalidTransition(
-            WRONG_STATUS.get(action)
-            or _("Không thể “%(action)s” khi hồ sơ đang ở trạng thái “%(status)s”.")
-            % {"action": _label(action), "status": Status(dossier.status).label}
-        )
+        raise _wrong_status(action, dossier, held[0])
     roles = [role for role in held if any(r.role == role for r in here)]
     if not roles:
         raise Forbidden(
@@ -359,18 +378,21 @@ def authorize_attach_role(user, dossier: Dossier, purpose: str) -> None:
     raise refusal
 
 
-def available_actions(user, dossier: Dossier) -> list[str]:
+def available_actions(user, dossier: Dossier, *, as_roles=None) -> list[str]:
     """The lifecycle actions `user` may fire on `dossier` now: `authorize` run for each,
-    writing nothing (the services run it again under the row lock)."""
+    writing nothing (the services run it again under the row lock). With `as_roles`, only the
+    actions the user would fire through one of those roles (an official's page does not offer
+    the citizen's actions on the official's own dossier)."""
     available = []
     for action in Action.values:
         if action == Action.INTAKE or edge_for(action, dossier.status) is None:
             continue
         try:
-            authorize(user, dossier, action)
+            authority = authorize(user, dossier, action)
         except DomainError:
             continue
-        available.append(action)
+        if as_roles is None or authority.role in as_roles:
+            available.append(action)
     return available
 
 
@@ -380,6 +402,14 @@ def authorize_intake(user, agency: Agency) -> Authority:
     if not may_intake or Role.RECEPTION not in roles_at(user, {agency.pk}):
         raise Forbidden(_("Chỉ cán bộ một cửa của cơ quan này được tiếp nhận hồ sơ tại quầy."))
     return Authority(Role.RECEPTION, agency)
+
+
+def authorize_external_intake(user, agency: Agency) -> Authority:
+    """A dossier filed elsewhere and sent here: an integration account of the receiving agency
+    files it (it arrives submitted, for reception to check)."""
+    if Role.INTEGRATION not in roles_at(user, {agency.pk}):
+        raise Forbidden(_("Chỉ tài khoản kết nối của cơ quan tiếp nhận được gửi hồ sơ đến."))
+    return Authority(Role.INTEGRATION, agency)
 
 
 def _acting_agency(user, dossier: Dossier, role: str) -> Agency:

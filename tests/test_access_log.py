@@ -484,3 +484,18 @@ def test_entry_times_are_stored_to_the_microsecond(make_dossier, reception):
         entry = read(reception, make_dossier(Status.RECEIVED))
     stored = AccessLogEntry.objects.get(pk=entry.pk)
     assert stored.created_at == moment and access.entry_hash(stored) == stored.hash
+
+
+def test_the_daily_digest_catches_entries_removed_from_the_end(three_reads):
+    """The chain alone cannot see its newest entries removed; the day's stored digest can."""
+    from dossiers.audit import record_digest, verify_digests
+
+    today = clock.now().astimezone(dt.timezone(dt.timedelta(hours=7))).date()
+    record_digest(today)  # covers every read made so far today
+    assert list(verify_digests()) == []
+    tamper(f"DELETE FROM {TABLE} WHERE id = %s", [three_reads[2].pk], table=TABLE)
+    assert list(access.verify_access_log()) == []  # still a valid chain, one entry shorter
+    (problem,) = verify_digests()
+    assert "access log head" in problem and "removed" in problem
+    with pytest.raises(CommandError, match="access log head"):
+        call_command("verify_audit")

@@ -135,9 +135,24 @@ def test_authorize_names_role_and_agency(make_dossier, reception, leader, commun
 STATES = [*Status.values, "processing+rescheduled", "returned+rated"]
 
 
-@pytest.mark.parametrize("state", STATES)
+# Every state with a procedure whose fees are due later, and every state the plain procedure
+# can reach (it never waits for payment).
+CASES = [(s, "fee_later_procedure") for s in STATES] + [
+    (s, "procedure") for s in STATES if s != Status.AWAITING_PAYMENT
+]
+
+
+@pytest.mark.parametrize(("state", "which_procedure"), CASES)
 def test_what_is_listed_is_exactly_what_the_services_accept(
-    state, make_dossier, fee_later_procedure, citizen, reception, specialist, specialist2, leader
+    state,
+    which_procedure,
+    make_dossier,
+    request,
+    citizen,
+    reception,
+    specialist,
+    specialist2,
+    leader,
 ):
     """For every user and action: listed by available_actions if and only if firing it (with
     valid input) succeeds. The page cannot offer what the service refuses, nor hide what it
@@ -150,7 +165,7 @@ def test_what_is_listed_is_exactly_what_the_services_accept(
         "leader": leader,
     }
     status, _plus, extra = state.partition("+")
-    dossier = make_dossier(status, procedure=fee_later_procedure)
+    dossier = make_dossier(status, procedure=request.getfixturevalue(which_procedure))
     if extra:
         action, by = {"rescheduled": (Action.RESCHEDULE, leader), "rated": (Action.RATE, citizen)}[
             extra
@@ -197,3 +212,83 @@ def test_citizen_and_supervisor_lists(make_dossier, citizen, supervisor):
     assert available_actions(citizen, returned) == [Action.RATE]
     services.dossier_rate(actor=actor(citizen), dossier=returned, rating=Dossier.Rating.SATISFIED)
     assert available_actions(citizen, Dossier.objects.get(pk=returned.pk)) == []
+
+
+def test_every_action_service_is_marked_with_its_own_action():
+    for action, service in ACTION_SERVICES.items():
+        assert service.action == action
+
+
+# The answers users and API clients already knew stay what they were.
+def test_error_classes_and_messages_are_kept(
+    make_dossier, procedure, commune, reception, specialist, specialist2, leader
+):
+    from dossiers.errors import InvalidTransition, ValidationFailed
+    from dossiers.models import Attachment
+
+    from .conftest import actor as act
+    from .helpers import pdf_upload
+
+    processing = make_dossier(Status.PROCESSING)  # the procedure has no fee due later
+    with pytest.raises(ValidationFailed, match="không có nghĩa vụ tài chính nộp sau"):
+        services.dossier_request_payment(actor=act(specialist), dossier=processing, amount_vnd=1000)
+    received = make_dossier(Status.RECEIVED)
+    result = dict(upload=pdf_upload(), purpose=Attachment.Purpose.RESULT)
+    with pytest.raises(Forbidden, match="Chỉ chuyên viên xử lý được tải lên kết quả"):
+        services.attachment_add(actor=act(specialist), dossier=received, **result)
+    with pytest.raises(Forbidden, match="được phân công"):  # the result is the assignee's
+        services.attachment_add(actor=act(specialist2), dossier=processing, **result)
+    returned = make_dossier(Status.RETURNED)
+    with pytest.raises(InvalidTransition, match="đã kết thúc"):
+        services.attachment_add(actor=act(specialist), dossier=returned, **result)
+    with pytest.raises(Forbidden) as raised:
+        services.dossier_assign(actor=act(specialist), dossier=received, assignee=specialist)
+    assert "Lãnh đạo, Cán bộ một cửa" in str(raised.value.message)
+    walk_in = services.dossier_intake(
+        actor=act(reception),
+        procedure=procedure,
+        agency=commune,
+        applicant={"full_name": "Lê Thị Cúc", "id_number": "031180009999"},
+        form_data={"full_name": "Lê Thị Cúc", "purpose": "Kết hôn"},
+        papers_seen=[d.pk for d in procedure.documents.all()],
+    )
+    services.dossier_assign(actor=act(leader), dossier=walk_in, assignee=specialist)
+    scan = dict(upload=pdf_upload(), document=procedure.documents.first())
+    with pytest.raises(InvalidTransition, match="vừa được tiếp nhận"):
+        services.attachment_add(actor=act(reception), dossier=walk_in, **scan)
+
+
+def test_api_draft_edit_and_creation_refuse_staff_before_reading_the_body(
+    make_dossier, reception, supervisor
+):
+    draft = make_dossier(Status.DRAFT)
+    for user in (reception, supervisor):
+        client = APIClient()
+        client.force_authenticate(user)
+        created = client.post("/api/v1/dossiers/", {"procedure": 12}, format="json")
+        assert created.status_code == 403, created.content
+    owner = APIClient()
+    owner.force_authenticate(draft.applicant_user)
+    submitted = make_dossier(Status.SUBMITTED)
+    edit = owner.patch(
+        f"/api/v1/dossiers/{submitted.code}/", {"form_data": "not a dict"}, format="json"
+    )
+    assert edit.status_code == 400  # the owner may edit (drafts): the body is read
+    stranger = APIClient()
+    stranger.force_authenticate(supervisor)
+    refused = stranger.patch(
+        f"/api/v1/dossiers/{submitted.code}/", {"form_data": "not a dict"}, format="json"
+    )
+    assert refused.status_code == 403, refused.content
+
+
+def test_the_office_page_offers_no_citizen_action_on_an_officials_own_dossier(
+    client, make_dossier, reception
+):
+    dossier = make_dossier(Status.SUBMITTED)
+    Dossier.objects.filter(pk=dossier.pk).update(applicant_user=reception)
+    mine = Dossier.objects.get(pk=dossier.pk)
+    assert Action.WITHDRAW in available_actions(reception, mine)  # as its applicant
+    client.force_login(reception)
+    page = client.get(f"/office/dossiers/{mine.pk}/")
+    assert Action.WITHDRAW not in [a.value for a, _form in page.context["forms"]]

@@ -138,10 +138,15 @@ class DossierSerializer(serializers.ModelSerializer):
     def get_overdue(self, dossier) -> bool:
         return dossier.is_overdue(clock.now())
 
-    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(Action.choices)))
+    @extend_schema_field(
+        serializers.ListField(
+            child=serializers.ChoiceField([c for c in Action.choices if c[0] != Action.INTAKE])
+        )
+    )
     def get_available_actions(self, dossier) -> list[str]:
         # The same function and guards as the office page; the action re-checks under lock.
-        return available_actions(self.context["request"].user, dossier)
+        request = self.context.get("request")
+        return available_actions(request.user, dossier) if request else []
 
     @extend_schema_field(AttachmentSerializer(many=True))
     def get_attachments(self, dossier):

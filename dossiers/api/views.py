@@ -27,6 +27,7 @@ from ..errors import ValidationFailed
 from ..lookup import find_by_lookup
 from ..models import Agency, Attachment, Dossier, Procedure, ProcedureDocument
 from ..permissions import (
+    FileAction,
     authorize_attach_role,
     authorize_role,
     is_staff_reader,
@@ -199,10 +200,11 @@ class DossierViewSet(viewsets.GenericViewSet):
         summary="Create a draft (citizens)",
     )
     def create(self, request):
-        body = DossierCreateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        # Who may file comes before what they sent: staff get 403 whatever the body.
         if is_staff_reader(request.user) or not hasattr(request.user, "citizen_profile"):
             raise PermissionDenied(_("Chỉ tài khoản công dân được tạo hồ sơ trực tuyến."))
+        body = DossierCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
         agency = _agency(body.validated_data.get("agency"))
         dossier = services.dossier_create_draft(
             actor=self._actor(),
@@ -219,6 +221,7 @@ class DossierViewSet(viewsets.GenericViewSet):
     )
     def partial_update(self, request, ref=None):
         dossier = self.get_object()
+        authorize_role(request.user, dossier, FileAction.EDIT_DRAFT)  # 403 before the body
         body = DraftUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         services.dossier_update_draft(
@@ -299,6 +302,9 @@ class DossierViewSet(viewsets.GenericViewSet):
     def events(self, request, ref=None):
         dossier = self.get_object()
         if is_staff_reader(request.user):
+            access.record_staff_read(  # the trail names the applicant and their IP
+                actor=self._actor(), dossier=dossier, purpose=access.Purpose.API
+            )
             events = dossier.events.select_related("agency").order_by("seq")
             return Response({"events": EventSerializer(events, many=True).data})
         return Response({"timeline": TimelineSerializer(citizen_timeline(dossier), many=True).data})
@@ -317,6 +323,9 @@ class DossierViewSet(viewsets.GenericViewSet):
         if kind not in slips.available_kinds(dossier, staff=staff):
             raise NotFound(_("Phiếu này chưa có."))
         slip = slips.slip_for(dossier, kind)
+        access.record_staff_read(
+            actor=self._actor(), dossier=dossier, purpose=access.Purpose.API, what=access.What.FILE
+        )
         return FileResponse(
             slip.file.open("rb"),
             content_type="application/pdf",

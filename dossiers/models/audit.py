@@ -75,11 +75,16 @@ class DossierEvent(AppendOnly):
 
 
 class AuditDigest(models.Model):
-    """The day's digest of every dossier's chain head (see audit.heads_digest)."""
+    """The day's digest of every dossier's chain head (see audit.heads_digest), and the access
+    log's head."""
 
     day = models.DateField(_("ngày"), unique=True)
     digest = models.CharField(max_length=64)
     dossiers = models.PositiveIntegerField(_("số hồ sơ"))
+    # The access log's head at the end of the day, so that entries removed from its end, or a
+    # log rewritten with fresh hashes, are seen too.
+    access_seq = models.PositiveBigIntegerField(default=0)
+    access_head = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(_("lập lúc"))
 
     class Meta:

@@ -28,7 +28,7 @@ from ..permissions import (
     official_agency_ids,
 )
 from ..services import Actor
-from ..workflow import Action, Role, Status
+from ..workflow import OFFICIAL_ROLES, Action, Role, Status
 from ..worktime import WorkCalendar
 from . import queues
 from .forms import ACTION_FORMS, ApplicantForm, RegisterForm
@@ -209,14 +209,16 @@ def bulk(request):
 def _available_actions(user, dossier) -> list[str]:
     """The actions of this page that the official may take now (permissions.authorize, read
     only; the services check again under the row lock)."""
-    return [a for a in available_actions(user, dossier) if a in ACTION_FORMS]
+    return [
+        a for a in available_actions(user, dossier, as_roles=OFFICIAL_ROLES) if a in ACTION_FORMS
+    ]
 
 
 @official_required
 def dossier_page(request, pk):
     dossier = _visible(request, pk)
     # Opening the page shows the applicant's personal data: that read goes to the access log.
-    access.record_access(
+    access.record_staff_read(
         actor=Actor.from_request(request), dossier=dossier, purpose=access.Purpose.PROCESSING
     )
     return _render_dossier(request, dossier)
@@ -302,6 +304,12 @@ def act(request, pk, action):
 def attachment_download(request, pk, attachment_id):
     dossier = _visible(request, pk)
     attachment = get_object_or_404(dossier.attachments.exclude(file=""), pk=attachment_id)
+    access.record_staff_read(
+        actor=Actor.from_request(request),
+        dossier=dossier,
+        purpose=access.Purpose.PROCESSING,
+        what=access.What.FILE,
+    )
     inline = request.GET.get("preview") == "1" and attachment.content_type in (
         "application/pdf",
         "image/png",
@@ -321,6 +329,12 @@ def slip_download(request, pk, kind):
     if kind not in slips.available_kinds(dossier, staff=True):
         raise Http404()
     slip = slips.slip_for(dossier, kind)
+    access.record_staff_read(  # a slip prints the applicant's identity
+        actor=Actor.from_request(request),
+        dossier=dossier,
+        purpose=access.Purpose.PROCESSING,
+        what=access.What.FILE,
+    )
     return FileResponse(
         slip.file.open("rb"), filename=f"{kind}-{dossier.code}.pdf", content_type="application/pdf"
     )

@@ -146,7 +146,7 @@ def _history_entries(history_rows, title) -> list[dict]:
 def dossier_trail(request, pk):
     dossier = get_object_or_404(Dossier.objects.filter(visibility_filter(request.user)), pk=pk)
     # The trail shows the applicant's data and its changes: that read goes to the access log.
-    access.record_access(
+    access.record_staff_read(
         actor=Actor.from_request(request), dossier=dossier, purpose=access.Purpose.SUPERVISION
     )
     events = [
