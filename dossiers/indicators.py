@@ -56,6 +56,11 @@ class Scope:
         return day_start(self.date_to + dt.timedelta(days=1))
 
 
+# Filed online: on onestop's own portal, or on the national portal or another system that sent
+# the dossier here (those are online filings too, and count in the online share).
+ONLINE_CHANNELS = (Channel.ONLINE, Channel.NATIONAL_PORTAL, Channel.OTHER_SYSTEM)
+
+
 def _in(field: str, scope: Scope) -> Q:
     return Q(**{f"{field}__gte": scope.start, f"{field}__lt": scope.end})
 
@@ -71,7 +76,7 @@ def figure_conditions(scope: Scope, now: dt.datetime) -> dict[str, Q]:
     return {
         "received": received,
         "received_counter": received & Q(channel=Channel.COUNTER),
-        "received_online": received & Q(channel=Channel.ONLINE),
+        "received_online": received & Q(channel__in=ONLINE_CHANNELS),
         "received_postal": received & Q(channel=Channel.POSTAL),
         "resolved": resolved,
         "resolved_before": resolved & ~late & ~same_day,

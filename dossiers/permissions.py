@@ -408,7 +408,9 @@ def authorize_external_intake(user, agency: Agency) -> Authority:
     """A dossier filed elsewhere and sent here: an integration account of the receiving agency
     files it (it arrives submitted, for reception to check)."""
     if Role.INTEGRATION not in roles_at(user, {agency.pk}):
-        raise Forbidden(_("Chỉ tài khoản kết nối của cơ quan tiếp nhận được gửi hồ sơ đến."))
+        raise Forbidden(
+            _("Chỉ tài khoản hệ thống kết nối của cơ quan tiếp nhận được gửi hồ sơ đến.")
+        )
     return Authority(Role.INTEGRATION, agency)
 
 

@@ -10,6 +10,7 @@ admin.site.site_title = "onestop"
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="citizens:catalogue"), name="home"),
     path("start/", views.start, name="start"),
+    path("healthz", views.healthz, name="healthz"),
     path("", include("citizens.urls")),
     path("office/", include("dossiers.office.urls")),
     path("supervision/", include("dossiers.supervision.urls")),

@@ -1,6 +1,11 @@
 from django.contrib.auth.decorators import login_required
+from django.db import DatabaseError
+from django.http import JsonResponse
 from django.shortcuts import redirect
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
+from dossiers.integrations import operations
 from dossiers.permissions import is_official, is_supervisor
 
 
@@ -13,3 +18,14 @@ def start(request):
     if is_supervisor(request.user):
         return redirect("supervision:dashboard")
     return redirect("citizens:my_dossiers")
+
+
+@never_cache
+@require_safe
+def healthz(request):
+    """For load balancers and monitoring: the database answers (else 503), the worker's queue
+    and the webhook subscriptions' states. Counts only: no authentication, no personal data."""
+    try:
+        return JsonResponse(operations.health())
+    except DatabaseError:
+        return JsonResponse({"database": "unavailable"}, status=503)

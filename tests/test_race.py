@@ -73,3 +73,33 @@ def test_same_action_twice_applies_once(make_dossier, leader):
     assert (
         Dossier.objects.get(pk=dossier.pk).events.filter(event_type="dossier.approved").count() == 1
     )
+
+
+def test_a_slip_asked_for_twice_at_once_is_rendered_once(make_dossier, monkeypatch):
+    """Two downloads of a receipt not yet rendered: one renders it, the other waits and gets
+    the stored one (an advisory lock, not the dossier's row lock)."""
+    import time
+
+    from dossiers import slips
+    from dossiers.models import Slip
+
+    dossier = make_dossier(Status.RECEIVED)
+    real_render, renders = slips.render_pdf, []
+
+    def slow_render(*args, **kwargs):
+        renders.append(1)
+        time.sleep(0.5)  # long enough for the other request to arrive meanwhile
+        return real_render(*args, **kwargs)
+
+    monkeypatch.setattr(slips, "render_pdf", slow_render)
+    found = []
+
+    def download(_stale):
+        found.append(slips.slip_for(Dossier.objects.get(pk=dossier.pk), "receipt").pk)
+
+    outcomes = _race(dossier, download, download)
+    assert outcomes == ["ok", "ok"]
+    assert len(renders) == 1 and len(set(found)) == 1
+    assert Slip.objects.filter(dossier=dossier, kind="receipt").count() == 1
+    fresh = Dossier.objects.get(pk=dossier.pk)
+    assert fresh.events.filter(event_type=EventType.SLIP_RENDERED).count() == 1

@@ -2,11 +2,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import feed, intake, views, webhooks
 
 router = SimpleRouter(trailing_slash=True)
 router.register("procedures", views.ProcedureViewSet, basename="procedure")
 router.register("dossiers", views.DossierViewSet, basename="dossier")
+router.register("webhooks", webhooks.WebhookSubscriptionViewSet, basename="webhook")
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
@@ -19,5 +20,8 @@ urlpatterns = [
         views.DossierViewSet.as_view({"get": "slips"}),
         name="api-dossier-slip",
     ),
+    path("events/", feed.ChangeFeedView.as_view(), name="api-events"),
+    # Before the router: its dossier detail route would take "intake" for a dossier's ref.
+    path("dossiers/intake/", intake.ExternalIntakeView.as_view(), name="api-dossier-intake"),
     path("", include(router.urls)),
 ]

@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 from .. import access, clock, indicators, queries, services, slips
 from ..errors import ValidationFailed
 from ..lookup import find_by_lookup
-from ..models import Agency, Attachment, Dossier, Procedure, ProcedureDocument
+from ..models import Agency, Attachment, Channel, Dossier, Procedure, ProcedureDocument
 from ..permissions import (
     FileAction,
     authorize_attach_role,
@@ -111,7 +111,7 @@ DOSSIER_FILTERS = [
     OpenApiParameter("status", str, enum=[s for s in Status.values if s != Status.DRAFT]),
     OpenApiParameter("procedure", str, description="Procedure code"),
     OpenApiParameter("agency", str, description="Receiving or competent agency code"),
-    OpenApiParameter("channel", int, enum=[1, 2, 3]),
+    OpenApiParameter("channel", int, enum=[c.value for c in Channel]),
     OpenApiParameter("overdue", bool),
     OpenApiParameter("received_from", OpenApiTypes.DATE),
     OpenApiParameter("received_to", OpenApiTypes.DATE),

@@ -11,10 +11,13 @@ microseconds, not for the action.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db import connection
-from django.db.models import Max, Q
+from django.db.models import F, Max, Q
 
 from ..models import Dossier, DossierEvent, FeedEntry
+from ..permissions import integration_agency_ids, official_agency_ids, visible_dossiers
 from ..workflow import ACTION_EVENT, NATIONAL_STATUS_CODE, EventType
 
 # What other systems are told: every action's event but internal notes (a draft's creation is
@@ -111,3 +114,69 @@ def webhook_id(entry: FeedEntry) -> str:
 
 def entries_for_agencies(agency_ids) -> Q:
     return Q(receiving_agency_id__in=agency_ids) | Q(competent_agency_id__in=agency_ids)
+
+
+# --- reading the feed ----------------------------------------------------------------------------
+#
+# A reader follows the feed by position: "the entries after the last one I have". Positions are
+# given in commit order without gaps, so an entry becomes visible only after every entry before
+# it is: a reader that asks for `position > cursor` misses nothing and gets nothing twice, even
+# while actions commit between its pages. The cursor is the position of the last entry returned
+# (the one asked for when a page is empty), never the head: the head read in another statement
+# could be past an entry that this page's statement did not see yet.
+
+MAX_PAGE = 500
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    """A page of the feed for one reader: its entries in position order, each with whether the
+    reader may see the applicant's identification; `next` is the position to read after."""
+
+    entries: list[tuple[FeedEntry, bool]]
+    next: int
+    has_more: bool
+
+    def messages(self) -> list[dict]:
+        """The webhook bodies of the entries (`message`), with their id and position."""
+        return [
+            {"id": webhook_id(entry), "position": entry.position, **message(entry, personal=p)}
+            for entry, p in self.entries
+        ]
+
+
+def entries_for(user, after: int = 0, limit: int = 100) -> FeedPage:
+    """The entries after position `after` of the dossiers `user` sees (the one visibility rule),
+    at most `limit` (1 to MAX_PAGE), in position order."""
+    if after < 0 or not 1 <= limit <= MAX_PAGE:
+        raise ValueError("after must be >= 0 and limit within 1..MAX_PAGE")
+    rows = list(
+        FeedEntry.objects.filter(position__gt=after, dossier__in=visible_dossiers(user))
+        .annotate(applicant_user_id=F("dossier__applicant_user_id"))
+        .order_by("position")[: limit + 1]
+    )
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    personal = _personal_reader(user)
+    return FeedPage(
+        entries=[(entry, personal(entry)) for entry in rows],
+        next=rows[-1].position if rows else after,
+        has_more=has_more,
+    )
+
+
+def _personal_reader(user):
+    """Whether `user` may read an entry's applicant identification: an administrator; an
+    integration account or an official of one of the dossier's agencies (who handle or carry
+    the dossier); the applicant, whose own data it is. Not a supervisor: the feed is a bulk
+    stream, and supervision needs the steps, not the people."""
+    if user.is_superuser:
+        return lambda entry: True
+    agencies = integration_agency_ids(user) | official_agency_ids(user)
+
+    def may(entry: FeedEntry) -> bool:
+        if entry.applicant_user_id is not None and entry.applicant_user_id == user.pk:
+            return True
+        return entry.receiving_agency_id in agencies or entry.competent_agency_id in agencies
+
+    return may

@@ -6,28 +6,40 @@ one at a time, in feed (commit) order, signed per Standard Webhooks.
   the entry again, with the same `webhook-id`, which receivers use to drop the duplicate.
 - In order: one worker at a time per subscription (its row is locked, others skip it), and a
   failing entry blocks the ones after it, so nothing overtakes.
-- A failing endpoint is retried with growing delays (tasks.backoff) for
-  ONESTOP_WEBHOOK_RETRY_HOURS; then the subscription pauses and administrators get an e-mail.
+- A failing endpoint is retried with growing delays (clock.backoff, counted from the end of the
+  failed attempt) for ONESTOP_WEBHOOK_RETRY_HOURS; then the subscription pauses and the
+  administrators (and the owner) get an e-mail, sent by a job written with the pause.
+- Only to public addresses (targets.py), checked before every attempt; the connection goes to
+  the address just checked.
+
+Subscriptions are created, changed and deleted here too (`subscription_create`, …): the API and
+the admin are thin over these functions and the same checks.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import secrets
+import ssl
 import time
 
+import certifi
 import httpx
 from django.conf import settings
-from django.core.mail import mail_admins
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django_tasks import task
 from standardwebhooks import Webhook
 
 from .. import clock
+from ..errors import Forbidden, ValidationFailed
 from ..models import DeliveryAttempt, FeedEntry, WebhookSubscription
 from ..permissions import integration_agency_ids
 from . import feed, national_portal, targets
@@ -124,6 +136,7 @@ def body_of(subscription: WebhookSubscription, entry: FeedEntry) -> dict:
 def signed_headers(secret: str, webhook_id: str, at: dt.datetime, body: str) -> dict[str, str]:
     """The Standard Webhooks headers: id, timestamp (seconds) and `v1,<base64 HMAC-SHA256>`
     over `id.timestamp.body`."""
+    at = at.astimezone(dt.UTC)  # the library reads the instant's wall clock as UTC
     return {
         "webhook-id": webhook_id,
         "webhook-timestamp": str(int(at.timestamp())),
@@ -133,9 +146,23 @@ def signed_headers(secret: str, webhook_id: str, at: dt.datetime, body: str) -> 
     }
 
 
+def _text(value: str) -> str:
+    """Text a database column can hold (PostgreSQL refuses NUL characters)."""
+    return value.replace("\x00", "\ufffd")
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """The certificate store, loaded once per process (loading it took 40 ms per delivery).
+    Connections themselves are not pooled: each goes to the address just checked, with its
+    own host name, and a connection opened for one name must not carry another's request."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 def _post(subscription: WebhookSubscription, entry: FeedEntry) -> DeliveryAttempt:
-    """One attempt, as it went (never raises)."""
-    at = timezone.now().replace(microsecond=0)
+    """One attempt, as it went (never raises). The connection goes to the address just checked
+    (not to a second resolution of the name), and only the head of the response is read."""
+    at = timezone.now()  # signed in whole seconds (the header and the signature floor it)
     webhook_id = feed.webhook_id(entry)
     attempt = DeliveryAttempt(
         subscription=subscription, entry=entry, webhook_id=webhook_id, attempted_at=at
@@ -143,22 +170,32 @@ def _post(subscription: WebhookSubscription, entry: FeedEntry) -> DeliveryAttemp
     body = json.dumps(body_of(subscription, entry), ensure_ascii=False, separators=(",", ":"))
     started = time.monotonic()
     try:
-        targets.check(subscription.url)
-        response = httpx.post(
-            subscription.url,
-            content=body.encode(),
-            headers=signed_headers(subscription.secret, webhook_id, at, body),
-            timeout=settings.ONESTOP_WEBHOOK_TIMEOUT_SECONDS,
-            follow_redirects=False,
-        )
+        address = targets.check(subscription.url)[0]
+        url, host, extensions = targets.pinned(subscription.url, address)
+        headers = signed_headers(subscription.secret, webhook_id, at, body) | host
+        with (
+            httpx.Client(
+                timeout=settings.ONESTOP_WEBHOOK_TIMEOUT_SECONDS,
+                follow_redirects=False,
+                verify=_tls_context(),
+            ) as client,
+            client.stream(
+                "POST", url, content=body.encode(), headers=headers, extensions=extensions
+            ) as response,
+        ):
+            attempt.status_code = response.status_code
+            attempt.succeeded = 200 <= response.status_code < 300
+            head = b""
+            for chunk in response.iter_bytes():
+                head += chunk
+                if len(head) >= RESPONSE_HEAD_BYTES:
+                    break
+            attempt.response_head = _text(head[:RESPONSE_HEAD_BYTES].decode("utf-8", "replace"))
     except targets.TargetRefused as refused:
         attempt.error = str(refused)
     except httpx.HTTPError as error:
-        attempt.error = f"{type(error).__name__}: {error}"[:2000] or type(error).__name__
-    else:
-        attempt.status_code = response.status_code
-        attempt.succeeded = 200 <= response.status_code < 300
-        attempt.response_head = response.content[:RESPONSE_HEAD_BYTES].decode("utf-8", "replace")
+        # After the status line, a failure to read the body does not undo the receiver's answer.
+        attempt.error = _text(f"{type(error).__name__}: {error}"[:2000])
     attempt.duration_ms = int((time.monotonic() - started) * 1000)
     return attempt
 
@@ -176,7 +213,9 @@ def deliver_pending(subscription_id: int, *, limit: int = 100) -> int:
     while delivered < limit:
         with transaction.atomic():
             subscription = (
-                WebhookSubscription.objects.select_for_update(skip_locked=True)
+                # Only the subscription's row: `of` keeps the owner's user row (joined) unlocked,
+                # so the owner's other subscriptions are not skipped as "taken".
+                WebhookSubscription.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("owner")
                 .filter(pk=subscription_id, state=WebhookSubscription.State.ACTIVE)
                 .first()
@@ -195,7 +234,7 @@ def deliver_pending(subscription_id: int, *, limit: int = 100) -> int:
                 _progress(subscription, cursor=entry.position)
                 delivered += 1
                 continue
-            _failed(subscription, attempt, now)
+            _failed(subscription, attempt, timezone.now())
             return delivered
     deliver_webhooks.enqueue(subscription_id)  # more to send: another job carries on
     return delivered
@@ -213,10 +252,15 @@ def _failed(subscription: WebhookSubscription, attempt: DeliveryAttempt, now) ->
     failing_since = subscription.failing_since or now
     failures = subscription.failures + 1
     if now - failing_since >= dt.timedelta(hours=settings.ONESTOP_WEBHOOK_RETRY_HOURS):
-        reason = (
-            f"{failures} failed attempts since {failing_since:%Y-%m-%d %H:%M} UTC; last: "
-            f"{attempt.status_code or attempt.error}"
-        )[:255]
+        with translation.override(settings.LANGUAGE_CODE):
+            reason = _(
+                "%(failures)s lần gửi lỗi liên tiếp từ %(since)s UTC; lần cuối: %(last)s"
+            ) % {
+                "failures": failures,
+                "since": f"{failing_since:%Y-%m-%d %H:%M}",
+                "last": attempt.status_code or attempt.error,
+            }
+        reason = reason[:255]
         WebhookSubscription.objects.filter(pk=subscription.pk).update(
             state=WebhookSubscription.State.PAUSED,
             paused_reason=reason,
@@ -224,7 +268,8 @@ def _failed(subscription: WebhookSubscription, attempt: DeliveryAttempt, now) ->
             failing_since=failing_since,
             next_attempt_at=None,
         )
-        transaction.on_commit(lambda: _tell_admins(subscription, reason))
+        # A job in this transaction: the e-mail leaves exactly when the pause is committed.
+        tell_paused.enqueue(subscription.pk, reason)
         return
     retry_at = now + clock.backoff(failures)
     WebhookSubscription.objects.filter(pk=subscription.pk).update(
@@ -233,18 +278,209 @@ def _failed(subscription: WebhookSubscription, attempt: DeliveryAttempt, now) ->
     deliver_webhooks.using(run_after=retry_at).enqueue(subscription.pk)
 
 
-def _tell_admins(subscription: WebhookSubscription, reason: str) -> None:
-    subject = f"onestop: webhook subscription #{subscription.pk} paused"
-    message = f"{subscription.url}\n{reason}\nResume it in the admin once the endpoint works."
-    mail_admins(subject, message, fail_silently=True)
-    owner_email = subscription.owner.email
-    if owner_email:
-        from django.core.mail import send_mail
-
-        send_mail(subject, message, None, [owner_email], fail_silently=True)
+MAX_MAIL_ATTEMPTS = 6
 
 
-# --- what administrators do ---------------------------------------------------------------------
+def administrators_emails() -> list[str]:
+    """Whom a paused subscription is told to: active administrators with an address and
+    settings.ADMINS."""
+    users = get_user_model().objects.filter(is_superuser=True, is_active=True).exclude(email="")
+    found = list(users.order_by("pk").values_list("email", flat=True))
+    found += [email for _name, email in getattr(settings, "ADMINS", [])]
+    return list(dict.fromkeys(found))
+
+
+@task()
+def tell_paused(subscription_id: int, reason: str, attempt: int = 1) -> None:
+    """The worker's job: tell administrators (and the subscription's owner) that a subscription
+    paused. A mail server that is down is retried with growing delays."""
+    subscription = (
+        WebhookSubscription.objects.select_related("owner").filter(pk=subscription_id).first()
+    )
+    if subscription is None:
+        return
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = _("onestop: đăng ký nhận sự kiện #%(id)s đã tạm dừng") % {"id": subscription.pk}
+        message = "\n".join(
+            [
+                _("Địa chỉ nhận: %(url)s") % {"url": subscription.url},
+                _("Lý do: %(reason)s") % {"reason": reason},
+                _(
+                    "Không có sự kiện nào bị mất: sau khi địa chỉ nhận hoạt động trở lại, hãy "
+                    "tiếp tục đăng ký (trang quản trị hoặc API) để gửi tiếp từ chỗ đã dừng."
+                ),
+            ]
+        )
+    admins = administrators_emails()
+    owner = subscription.owner.email
+    batches = [admins] if admins else []
+    if owner and owner not in admins:
+        batches.append([owner])
+    if not batches:
+        log.warning("subscription %s paused; nobody to tell (no address)", subscription_id)
+    try:
+        for recipients in batches:
+            send_mail(subject, message, None, recipients)
+    except Exception:  # the mail server: try again later
+        log.exception("could not tell that subscription %s paused", subscription_id)
+        if attempt < MAX_MAIL_ATTEMPTS:
+            tell_paused.using(run_after=timezone.now() + clock.backoff(attempt, base=60)).enqueue(
+                subscription_id, reason, attempt + 1
+            )
+
+
+# --- subscriptions: who manages them, creating and changing them (the API and the admin) ------
+
+
+def may_subscribe(user) -> bool:
+    """Administrators and integration accounts manage webhook subscriptions."""
+    return bool(
+        user.is_authenticated
+        and user.is_active
+        and (user.is_superuser or integration_agency_ids(user))
+    )
+
+
+def subscriptions_of(user):
+    """The subscriptions `user` manages: every one for an administrator, their own for an
+    integration account, none for anyone else."""
+    subscriptions = WebhookSubscription.objects.select_related("owner")
+    if user.is_superuser:
+        return subscriptions
+    if may_subscribe(user):
+        return subscriptions.filter(owner=user)
+    return subscriptions.none()
+
+
+def _problems(owner, *, url=None, event_types=None, agencies=None) -> dict[str, list[str]]:
+    """What is wrong with a subscription's settings, by field (empty: nothing)."""
+    problems: dict[str, list[str]] = {}
+    if url is not None:
+        try:
+            targets.check(url)
+        except targets.TargetRefused as refused:
+            problems["url"] = [str(refused)]
+    if event_types is not None:
+        unknown = sorted(set(event_types) - feed.FED_EVENTS)
+        if unknown:
+            problems["event_types"] = [
+                _("Không có loại sự kiện này: %(types)s.") % {"types": ", ".join(unknown)}
+            ]
+    if agencies is not None and not owner.is_superuser:
+        allowed = integration_agency_ids(owner)
+        outside = sorted(a.code for a in agencies if a.pk not in allowed)
+        if outside:
+            problems["agencies"] = [
+                _("Tài khoản không được nhận sự kiện của cơ quan: %(codes)s.")
+                % {"codes": ", ".join(outside)}
+            ]
+    return problems
+
+
+def validate(owner, *, url=None, event_types=None, agencies=None) -> None:
+    """Raise ValidationFailed (by field) unless `owner` may subscribe with these settings: a
+    target outside internal networks (targets.check), known event types, and for an
+    integration account only its own agencies."""
+    if not may_subscribe(owner):
+        raise Forbidden(
+            _("Chỉ quản trị viên và tài khoản hệ thống kết nối được đăng ký nhận sự kiện.")
+        )
+    problems = _problems(owner, url=url, event_types=event_types, agencies=agencies)
+    if problems:
+        raise ValidationFailed(fields=problems)
+
+
+def initialize(subscription: WebhookSubscription) -> str:
+    """A new subscription's signing secret (returned: shown once, never again), its start at
+    the head of the feed (only new events; `replay` sends older ones) and its creation time."""
+    subscription.secret = new_secret()
+    subscription.cursor = head_position()
+    subscription.created_at = clock.now()
+    return subscription.secret
+
+
+def subscription_create(
+    *,
+    owner,
+    url: str,
+    event_types=(),
+    agencies=(),
+    procedures=(),
+    profile: str = WebhookSubscription.Profile.STANDARD,
+    include_personal_data: bool = False,
+) -> WebhookSubscription:
+    """A new subscription of `owner` (agencies and procedures are model instances; empty means
+    all the owner may see). Its `secret` is readable on the returned object, once."""
+    agencies, procedures = list(agencies), list(procedures)
+    validate(owner, url=url, event_types=event_types, agencies=agencies)
+    with transaction.atomic():
+        subscription = WebhookSubscription(
+            owner=owner,
+            url=url,
+            event_types=sorted(set(event_types)),
+            profile=profile,
+            include_personal_data=include_personal_data,
+        )
+        initialize(subscription)
+        subscription.save()
+        subscription.agencies.set(agencies)
+        subscription.procedures.set(procedures)
+    return subscription
+
+
+SETTINGS = ("url", "event_types", "agencies", "procedures", "profile", "include_personal_data")
+
+
+def subscription_update(subscription: WebhookSubscription, **changes) -> WebhookSubscription:
+    """Change a subscription's settings (SETTINGS) and, with `state`, pause or resume it. A new
+    URL is checked and, like a resume, retried at once. Delivery progress is left alone."""
+    unknown = set(changes) - {*SETTINGS, "state"}
+    if unknown:
+        raise TypeError(f"not a subscription setting: {', '.join(sorted(unknown))}")
+    if "agencies" in changes:
+        changes["agencies"] = list(changes["agencies"])
+    validate(
+        subscription.owner,
+        url=changes.get("url"),
+        event_types=changes.get("event_types"),
+        agencies=changes.get("agencies"),
+    )
+    state = changes.pop("state", None)
+    if "event_types" in changes:
+        changes["event_types"] = sorted(set(changes["event_types"]))
+    with transaction.atomic():
+        fields = [f for f in SETTINGS if f in changes and f not in ("agencies", "procedures")]
+        for field in fields:
+            setattr(subscription, field, changes[field])
+        if fields:
+            # Only the settings: the delivery progress a worker writes meanwhile stays.
+            subscription.save(update_fields=fields)
+        if "agencies" in changes:
+            subscription.agencies.set(changes["agencies"])
+        if "procedures" in changes:
+            subscription.procedures.set(changes["procedures"])
+        paused = WebhookSubscription.objects.filter(
+            pk=subscription.pk, state=WebhookSubscription.State.PAUSED
+        ).exists()
+        if state == WebhookSubscription.State.PAUSED and not paused:
+            with translation.override(settings.LANGUAGE_CODE):
+                pause(subscription, _("Tạm dừng theo yêu cầu."))
+        elif state == WebhookSubscription.State.ACTIVE and paused:
+            resume(subscription)
+        elif not paused and "url" in changes:
+            _retry_now(subscription)  # the new address is tried at once
+        elif not paused and changes:
+            deliver_webhooks.enqueue(subscription.pk)  # new filters may let entries through
+    subscription.refresh_from_db()
+    return subscription
+
+
+def subscription_delete(subscription: WebhookSubscription) -> None:
+    """Delete a subscription and its delivery record (a job still planned finds nothing)."""
+    subscription.delete()
+
+
+# --- what administrators and owners do ----------------------------------------------------------
 
 
 def pause(subscription: WebhookSubscription, reason: str = "") -> None:
@@ -253,26 +489,34 @@ def pause(subscription: WebhookSubscription, reason: str = "") -> None:
     )
 
 
+def _retry_now(subscription: WebhookSubscription, **fields) -> None:
+    WebhookSubscription.objects.filter(pk=subscription.pk).update(
+        failures=0, failing_since=None, next_attempt_at=None, **fields
+    )
+    deliver_webhooks.enqueue(subscription.pk)
+
+
 def resume(subscription: WebhookSubscription) -> None:
     """Active again, retrying at once from where it stopped."""
     with transaction.atomic():
-        WebhookSubscription.objects.filter(pk=subscription.pk).update(
-            state=WebhookSubscription.State.ACTIVE,
-            paused_reason="",
-            failures=0,
-            failing_since=None,
-            next_attempt_at=None,
-        )
-        deliver_webhooks.enqueue(subscription.pk)
+        _retry_now(subscription, state=WebhookSubscription.State.ACTIVE, paused_reason="")
 
 
 def replay(subscription: WebhookSubscription, *, after: int) -> None:
-    """Deliver again every entry after feed position `after` (each with its original id)."""
-    with transaction.atomic():
-        WebhookSubscription.objects.filter(pk=subscription.pk).update(
-            cursor=max(0, after), failures=0, failing_since=None, next_attempt_at=None
+    """Deliver again every entry after feed position `after` (each with its original id). The
+    cursor only moves back: entries not delivered yet are never skipped."""
+    current = WebhookSubscription.objects.values_list("cursor", flat=True).get(pk=subscription.pk)
+    if after < 0 or after > current:
+        raise ValidationFailed(
+            fields={
+                "after": [
+                    _("Chỉ gửi lại được từ một vị trí từ 0 đến %(cursor)s (đã gửi đến đó).")
+                    % {"cursor": current}
+                ]
+            }
         )
-        deliver_webhooks.enqueue(subscription.pk)
+    with transaction.atomic():
+        _retry_now(subscription, cursor=after)
 
 
 def lag(subscription: WebhookSubscription) -> dt.datetime | None:

@@ -24,6 +24,7 @@ from .intake import (
     dossier_create_draft,
     dossier_intake,
     dossier_receive,
+    dossier_receive_external,
     dossier_refuse,
     dossier_request_supplement,
     dossier_submit,
@@ -84,5 +85,6 @@ __all__ = [
     *(service.__name__ for service in ACTION_SERVICES.values()),
     "dossier_create_draft",
     "dossier_intake",
+    "dossier_receive_external",
     "dossier_update_draft",
 ]

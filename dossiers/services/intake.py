@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
@@ -11,7 +13,13 @@ from .. import clock, outbox
 from ..audit import append_event, history_reference, store_head
 from ..errors import ChangedMeanwhile, Forbidden, ValidationFailed
 from ..models import Agency, Attachment, Channel, ClockPause, Dossier, Procedure, ProcedureDocument
-from ..permissions import FileAction, authorize, authorize_intake, authorize_role
+from ..permissions import (
+    FileAction,
+    authorize,
+    authorize_external_intake,
+    authorize_intake,
+    authorize_role,
+)
 from ..workflow import Action, EventType, Role, Status
 from .base import Actor, Context, action_service, lock_dossier, perform, require_text
 from .codes import next_dossier_code
@@ -230,6 +238,172 @@ def dossier_intake(
         store_head(dossier)
         outbox.record(dossier, event)
     return dossier
+
+
+# Channels of dossiers filed elsewhere and sent here by another system. Such a filing is an
+# online one: the catalogue's online channel says whether a procedure takes it and which papers
+# it needs.
+EXTERNAL_CHANNELS = (Channel.NATIONAL_PORTAL, Channel.OTHER_SYSTEM)
+# How far ahead of our clock a sender's filing time may be before it is refused.
+CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+class Received(NamedTuple):
+    """A dossier sent by another system, and whether this call created it (False: the same
+    reference came before, and this is the dossier it made)."""
+
+    dossier: Dossier
+    created: bool
+
+
+def dossier_receive_external(
+    *,
+    actor: Actor,
+    procedure: Procedure,
+    agency: Agency,
+    channel: int,
+    reference: str,
+    applicant: dict,
+    form_data: dict,
+    papers: Iterable[int] = (),
+    submitted_at: dt.datetime | None = None,
+) -> Received:
+    """Another system (the national portal, a provincial platform) files a dossier it received:
+    it arrives submitted, with its code, waiting for reception's check like an online filing.
+
+    `reference` is the sender's own dossier reference, the idempotency key: the same sender
+    sending it again gets the dossier it already made (also when the requests race: the unique
+    constraint on (sent_by, external_ref) lets one insert win). `papers` lists the procedure's
+    documents the sender holds; every paper an online filing must upload has to be among them
+    (the files stay with the sender; reception asks for a supplement when it needs them).
+    """
+    user = actor.user
+    authority = authorize_external_intake(user, agency)
+    reference = str(reference or "").strip()
+    max_length = Dossier._meta.get_field("external_ref").max_length
+    if not reference or len(reference) > max_length:
+        raise ValidationFailed(fields={"reference": [_("Mã hồ sơ của hệ thống gửi không hợp lệ.")]})
+    existing = _sent_before(user, reference)
+    if existing is not None:
+        return Received(_same_filing(existing, procedure, agency), created=False)
+    if channel not in EXTERNAL_CHANNELS:
+        raise ValidationFailed(fields={"channel": [_("Kênh nộp không hợp lệ cho thủ tục này.")]})
+    if not procedure.active:
+        raise ValidationFailed(fields={"procedure": [_("Thủ tục không còn áp dụng.")]})
+    if not procedure.accepts(Channel.ONLINE):
+        raise ValidationFailed(
+            fields={"procedure": [_("Thủ tục này không tiếp nhận hồ sơ qua kênh đã chọn.")]}
+        )
+    if agency.level != Agency.Level.COMMUNE and procedure.competent_level == "commune":
+        raise ValidationFailed(fields={"agency": [_("Vui lòng chọn nơi tiếp nhận cấp xã.")]})
+    now = clock.now()
+    snapshot, cleaned, held = _check_external_filing(
+        procedure, applicant, form_data, papers, submitted_at, now
+    )
+    try:
+        with transaction.atomic():
+            dossier = Dossier(
+                procedure=procedure,
+                receiving_agency=agency,
+                competent_agency=_competent_agency(procedure, agency),
+                applicant=snapshot,
+                form_data=cleaned,
+                channel=channel,
+                created_at=now,
+                sent_by=user,
+                external_ref=reference,
+            )
+            dossier.submit()
+            dossier.code = next_dossier_code(agency, now)
+            # The sender's filing time (never later than now: clocks differ by a little).
+            dossier.submitted_at = min(submitted_at or now, now)
+            dossier._history_user = user
+            dossier.save()
+            event = append_event(
+                dossier,
+                event_type=EventType.SUBMITTED,
+                at=now,
+                actor=user,
+                role=authority.role,
+                agency=agency,
+                ip=actor.ip,
+                data={
+                    "code": dossier.code,
+                    "channel": channel,
+                    "reference": reference,
+                    "submitted_at": dossier.submitted_at.isoformat(),
+                    "papers": held,
+                    "history": history_reference(dossier),
+                },
+                from_status="",
+                to_status=dossier.status,
+            )
+            store_head(dossier)
+            outbox.record(dossier, event)
+    except IntegrityError:
+        # The same reference raced in from a concurrent request, which committed first.
+        existing = _sent_before(user, reference)
+        if existing is None:
+            raise
+        return Received(_same_filing(existing, procedure, agency), created=False)
+    return Received(dossier, created=True)
+
+
+def _sent_before(user, reference: str) -> Dossier | None:
+    return Dossier.objects.filter(sent_by=user, external_ref=reference).first()
+
+
+def _same_filing(existing: Dossier, procedure: Procedure, agency: Agency) -> Dossier:
+    """A resent reference names the dossier it made; for another procedure or agency it is
+    the sender's mistake, not a resend."""
+    if existing.procedure_id != procedure.pk or existing.receiving_agency_id != agency.pk:
+        raise ValidationFailed(
+            fields={"reference": [_("Mã hồ sơ này đã được gửi cho một hồ sơ khác.")]}
+        )
+    return existing
+
+
+def _check_external_filing(
+    procedure: Procedure,
+    applicant: dict,
+    form_data: dict,
+    papers: Iterable[int],
+    submitted_at: dt.datetime | None,
+    now: dt.datetime,
+) -> tuple[dict, dict, list[int]]:
+    """The applicant, the answers and the papers held, all checked at once: every problem is
+    reported together, under `applicant.<field>`, `form_data.<key>`, `papers`, `documents`
+    (the names of the missing required papers) and `submitted_at`."""
+    problems: dict[str, list[str]] = {}
+    snapshot: dict = {}
+    cleaned: dict = {}
+    if not isinstance(applicant, dict):
+        problems["applicant"] = [_("Thông tin người nộp chưa hợp lệ.")]
+    else:
+        try:
+            snapshot = clean_applicant(applicant)
+        except ValidationFailed as error:
+            problems.update({f"applicant.{k}": v for k, v in error.fields.items()})
+    try:
+        cleaned = validate_form_data(procedure, form_data)
+    except ValidationFailed as error:
+        problems.update({f"form_data.{k}": v for k, v in error.fields.items()})
+    documents = {d.pk: d for d in procedure.documents.all()}
+    held = set(papers)
+    if held - set(documents):
+        problems["papers"] = [_("Giấy tờ không thuộc thủ tục này.")]
+    missing = [
+        d.name
+        for d in documents.values()
+        if d.must_be_uploaded(Channel.ONLINE) and d.pk not in held
+    ]
+    if missing:
+        problems["documents"] = missing
+    if submitted_at is not None and submitted_at > now + CLOCK_SKEW:
+        problems["submitted_at"] = [_("Thời điểm nộp không được ở tương lai.")]
+    if problems:
+        raise ValidationFailed(fields=problems)
+    return snapshot, cleaned, sorted(held)
 
 
 @action_service(Action.RECEIVE)

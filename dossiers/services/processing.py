@@ -343,4 +343,3 @@ def dossier_add_note(
         note=text,
         mutate=lambda d, ctx: {"internal": True},
     )
-

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from . import integrations
 from . import views as supervision
 
 app_name = "supervision"
@@ -11,6 +12,10 @@ urlpatterns = [
     path("audit/", supervision.audit_log, name="audit"),
     path("access/", supervision.access_log, name="access"),
     path("integrity/", supervision.integrity, name="integrity"),
+    path("integrations/", integrations.integrations, name="integrations"),
+    path("integrations/<int:pk>/pause/", integrations.pause, name="integrations_pause"),
+    path("integrations/<int:pk>/resume/", integrations.resume, name="integrations_resume"),
+    path("integrations/<int:pk>/replay/", integrations.replay, name="integrations_replay"),
     path("export/indicators.<str:fmt>", supervision.export_indicators, name="export_indicators"),
     path("export/register.<str:fmt>", supervision.export_register, name="export_register"),
 ]
