@@ -98,8 +98,8 @@ def main():
         samples.append(time.perf_counter() - begin)
     if samples:
         print(
-            "receive action (lock, checks, FSM, event, history, e-mail row, then the receipt PDF "
-            f"rendered after commit): median "
+            "receive action (lock, checks, FSM, event, history, e-mail row, feed entry and the "
+            f"worker's jobs; the receipt PDF is the worker's): median "
             f"{statistics.median(samples) * 1000:.1f} ms, max {max(samples) * 1000:.1f} ms "
             f"over {len(samples)} dossiers"
         )

@@ -39,24 +39,26 @@ SWEEP_EVERY = dt.timedelta(seconds=60)
 def sweep() -> None:
     """Every minute: put back jobs of dead workers, and make sure every piece of pending work
     has a job (a subscription with a backlog, an e-mail still to send). Then plan the next."""
+    schedule_sweep()  # first: a failure below must not end the sweeps
     requeue_stale()
     webhooks.kick_pending()
-    planned = {job["args"][0] for job in _waiting(send_email).values_list("args_kwargs", flat=True)}
+    covered = {job["args"][0] for job in _open(send_email).values_list("args_kwargs", flat=True)}
     pending = OutgoingEmail.objects.filter(state=OutgoingEmail.State.PENDING)
     for email_id in pending.values_list("pk", flat=True)[:500]:
-        if email_id not in planned:  # its job was lost with a worker
+        if email_id not in covered:  # its job was lost with a worker
             send_email.enqueue(email_id)
-    schedule_sweep()
 
 
-def _waiting(job):
-    """Jobs of `job` not yet taken, due now or planned for later."""
-    return DBTaskResult.objects.filter(status=TaskResultStatus.READY, task_path=job.module_path)
+def _open(job):
+    """Jobs of `job` waiting (due now or planned for later) or running."""
+    return DBTaskResult.objects.filter(
+        status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING], task_path=job.module_path
+    )
 
 
 def schedule_sweep() -> None:
     """Plan the next sweep unless one is already planned."""
-    if not _waiting(sweep).exists():
+    if not _open(sweep).filter(status=TaskResultStatus.READY).exists():
         sweep.using(run_after=timezone.now() + SWEEP_EVERY).enqueue()
 
 

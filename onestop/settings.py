@@ -229,6 +229,8 @@ LOGGING = {
     "loggers": {
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
+        # httpx logs every request with its full URL at INFO; webhook URLs may carry tokens.
+        "httpx": {"level": "WARNING"},
     },
 }
 

@@ -369,3 +369,37 @@ def test_a_reader_paging_during_concurrent_commits_misses_nothing(make_dossier, 
     everything = list(FeedEntry.objects.order_by("position").values_list("position", flat=True))
     assert len(everything) == 24
     assert seen == everything == list(range(everything[0], everything[0] + 24))
+
+
+def test_a_citizen_reads_only_what_their_timeline_shows(make_dossier, people, citizen):
+    """Proposals and send-backs are internal; who handled a step, internal reasons and the
+    result's files before approval are not the applicant's to read (as in their timeline)."""
+    dossier = make_dossier(Status.PROCESSING)
+    fire(Action.PROPOSE, dossier, people["specialist"], people)
+    fire(
+        Action.SEND_BACK,
+        Dossier.objects.get(pk=dossier.pk),
+        people["leader"],
+        people,
+        reason="Nội bộ: kiểm tra lại lý lịch",
+    )
+    fire(
+        Action.REQUEST_SUPPLEMENT,
+        Dossier.objects.get(pk=dossier.pk),
+        people["specialist"],
+        people,
+        reason="Ảnh CCCD bị mờ",
+    )
+    mine, _next, _pages = read_all(client_of(citizen), limit=50)
+    mine = of(mine, dossier)
+    types = [e["type"] for e in mine]
+    assert EventType.PROPOSED not in types and EventType.SENT_BACK not in types
+    assert types[-1] == EventType.SUPPLEMENT_REQUESTED
+    assert all(e["data"]["step"]["actor_name"] == "" for e in mine)
+    assert "Nội bộ" not in str(mine)
+    assert mine[-1]["data"]["step"]["note"] == "Ảnh CCCD bị mờ"  # a reason they must act on
+    assert "document_names" in mine[-1]["data"]["step"]["details"]
+    staff, _next, _pages = read_all(client_of(people["leader"]), limit=50)
+    staff = of(staff, dossier)
+    assert EventType.SENT_BACK in [e["type"] for e in staff]  # staff read every step
+    assert any(e["data"]["step"]["actor_name"] for e in staff)

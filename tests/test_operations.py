@@ -326,7 +326,10 @@ def test_the_page_takes_the_same_queries_for_one_or_many_subscriptions(
 
 
 def test_healthz_shape_and_counts(client, admin, make_dossier, django_assert_max_num_queries):
-    with django_assert_max_num_queries(12):
+    from django.core.cache import cache
+
+    cache.delete("onestop:healthz:webhooks")
+    with django_assert_max_num_queries(18):  # 12 + reading and storing the cached counts
         response = client.get("/healthz")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
@@ -350,7 +353,10 @@ def test_healthz_shape_and_counts(client, admin, make_dossier, django_assert_max
     WebhookSubscription.objects.filter(pk=fresh.pk).update(cursor=webhooks.head_position())
     assert lagging.pk
 
-    with django_assert_max_num_queries(12):
+    # The subscriptions' counts are kept for a few seconds (they scan the backlog)...
+    assert client.get("/healthz").json()["webhooks"] == {"active": 0, "paused": 0, "lagging": 0}
+    cache.delete("onestop:healthz:webhooks")  # ...then counted again
+    with django_assert_max_num_queries(18):
         body = client.get("/healthz").json()
     assert body["database"] == "ok"
     assert body["worker"]["backlog"] == tasks.backlog() >= 1

@@ -531,3 +531,110 @@ def test_one_worker_per_subscription_and_an_owners_others_are_not_held_up(
         server.stop()
     assert outcome == {"slow": 1, "same": 0, "fast": 1}
     assert DeliveryAttempt.objects.filter(succeeded=True).count() == 2
+
+
+def test_a_receiver_dripping_its_answer_is_cut_at_the_deadline(
+    receiver, admin_user, make_dossier, reception, settings
+):
+    """httpx's timeouts are per read: an answer dribbling in a byte at a time never trips them.
+    The attempt as a whole ends at ONESTOP_WEBHOOK_TIMEOUT_SECONDS and counts as a failure."""
+    import time
+
+    from werkzeug import Response
+
+    def drip():
+        for _i in range(40):
+            time.sleep(0.05)
+            yield b"."
+
+    settings.ONESTOP_WEBHOOK_TIMEOUT_SECONDS = 0.5
+    receiver.server.clear_all_handlers()
+    receiver.server.expect_request(HOOK, method="POST").respond_with_handler(
+        lambda request: Response(drip(), status=200)
+    )
+    dossier = make_dossier(Status.SUBMITTED)
+    subscription = subscribe(admin_user, receiver.url)
+    services.dossier_receive(actor=actor(reception), dossier=dossier)
+    started = time.monotonic()
+    run_jobs()
+    assert time.monotonic() - started < 1.8  # not the 2 s the receiver would take
+    (attempt,) = DeliveryAttempt.objects.filter(subscription=subscription)
+    assert not attempt.succeeded and attempt.error.startswith("Timeout")
+    fresh = WebhookSubscription.objects.get(pk=subscription.pk)
+    assert fresh.failures == 1 and fresh.next_attempt_at is not None and fresh.lease == ""
+
+
+def test_any_failure_while_sending_is_an_attempt_not_a_crash(
+    receiver, admin_user, make_dossier, reception, monkeypatch
+):
+    """Not only network errors: whatever goes wrong is recorded and retried like a failure."""
+
+    def broken(*args, **kwargs):
+        raise UnicodeEncodeError("ascii", "bücher", 1, 2, "not ascii")
+
+    dossier = make_dossier(Status.SUBMITTED)
+    subscription = subscribe(admin_user, receiver.url)
+    monkeypatch.setattr(webhooks, "signed_headers", broken)
+    services.dossier_receive(actor=actor(reception), dossier=dossier)
+    run_jobs()
+    (attempt,) = DeliveryAttempt.objects.filter(subscription=subscription)
+    assert not attempt.succeeded and attempt.error.startswith("UnicodeEncodeError")
+    assert WebhookSubscription.objects.get(pk=subscription.pk).failures == 1
+
+
+def test_an_unfinished_delivery_holds_no_lock_and_a_dead_workers_lease_runs_out(
+    receiver, admin_user, make_dossier, reception, monkeypatch
+):
+    """While the POST is in flight no transaction is open (an administrator's pause is not kept
+    waiting); a worker that died mid-way leaves a lease that expires, then the entry goes again."""
+    from django.db import connection
+
+    dossier = make_dossier(Status.SUBMITTED)
+    subscription = subscribe(admin_user, receiver.url)
+    services.dossier_receive(actor=actor(reception), dossier=dossier)
+    seen = []
+    real_post = webhooks._post
+
+    def post_and_look(*args, **kwargs):
+        seen.append(connection.in_atomic_block and len(connection.savepoint_ids))
+        raise SystemExit("the worker dies while sending")
+
+    monkeypatch.setattr(webhooks, "_post", post_and_look)
+    with pytest.raises(SystemExit):
+        webhooks.deliver_pending(subscription.pk)
+    assert seen == [0]  # only the test's own transaction: no savepoint of the delivery's
+    # The lease is released on the way out (a killed process would leave it to expire).
+    WebhookSubscription.objects.filter(pk=subscription.pk).update(
+        lease="someone-dead", leased_until=timezone.now() + dt.timedelta(seconds=30)
+    )
+    monkeypatch.setattr(webhooks, "_post", real_post)
+    assert webhooks.deliver_pending(subscription.pk) == 0  # still leased: left alone
+    WebhookSubscription.objects.filter(pk=subscription.pk).update(
+        leased_until=timezone.now() - dt.timedelta(seconds=1)
+    )
+    assert webhooks.deliver_pending(subscription.pk) == 1
+    assert receiver.types() == ["dossier.received"]
+
+
+def test_an_actions_cost_does_not_grow_with_the_subscriptions(
+    receiver, admin_user, make_dossier, reception
+):
+    """The action holds the feed's head until it commits: it writes one fan-out job, and the
+    worker works out who wants the event."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_of_one_receive():
+        dossier = make_dossier(Status.SUBMITTED)
+        with CaptureQueriesContext(connection) as captured:
+            services.dossier_receive(actor=actor(reception), dossier=dossier)
+        return len(captured)
+
+    subscribe(admin_user, receiver.url)
+    queries_of_one_receive()  # first use: per-user caches fill
+    with_one = queries_of_one_receive()
+    for _i in range(9):
+        subscribe(admin_user, receiver.url)
+    assert queries_of_one_receive() == with_one
+    run_jobs()
+    assert len(receiver.requests()) >= 3 + 10  # and every subscription got its events

@@ -153,8 +153,10 @@ def subscribe(owner, url, **settings) -> WebhookSubscription:
 
 
 def delivery_jobs(*, ready_only=False):
+    """Waiting jobs that carry deliveries: an action's fan-out, a subscription's delivery."""
     jobs = DBTaskResult.objects.filter(
-        status=TaskResultStatus.READY, task_path=webhooks.deliver_webhooks.module_path
+        status=TaskResultStatus.READY,
+        task_path__in=[webhooks.deliver_webhooks.module_path, webhooks.fan_out.module_path],
     )
     return list(jobs.ready() if ready_only else jobs)
 

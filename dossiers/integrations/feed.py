@@ -17,7 +17,13 @@ from django.db import connection
 from django.db.models import F, Max, Q
 
 from ..models import Dossier, DossierEvent, FeedEntry
-from ..permissions import integration_agency_ids, official_agency_ids, visible_dossiers
+from ..permissions import (
+    integration_agency_ids,
+    official_agency_ids,
+    reader_agency_ids,
+    visible_dossiers,
+)
+from ..timeline import HIDDEN
 from ..workflow import ACTION_EVENT, NATIONAL_STATUS_CODE, EventType
 
 # What other systems are told: every action's event but internal notes (a draft's creation is
@@ -98,10 +104,40 @@ def _take_the_head() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [FEED_LOCK])
 
 
-def message(entry: FeedEntry, *, personal: bool) -> dict:
+# What an applicant reading their own dossier's feed may see of a step, as their timeline does:
+# the reason of a refusal, a withdrawal, a stop, a reschedule or a supplement request, and the
+# details that concern them; never who handled it or internal notes.
+PUBLIC_NOTES = frozenset(
+    {
+        EventType.REFUSED,
+        EventType.WITHDRAWN,
+        EventType.STOPPED,
+        EventType.RESCHEDULED,
+        EventType.SUPPLEMENT_REQUESTED,
+    }
+)
+PUBLIC_DETAILS = frozenset(
+    {"code", "due_at", "previous_due_at", "documents", "document_names", "amount_vnd", "delivery"}
+)
+
+
+def public_step(step: dict) -> dict:
+    """A step as its applicant may read it (see timeline.HIDDEN for the steps they never see)."""
+    return {
+        **step,
+        "actor_name": "",
+        "note": step["note"] if step["event"] in PUBLIC_NOTES else "",
+        "details": {k: v for k, v in step["details"].items() if k in PUBLIC_DETAILS},
+    }
+
+
+def message(entry: FeedEntry, *, personal: bool, applicant_view: bool = False) -> dict:
     """The message body of an entry: type, timestamp and data (plus the applicant's
-    identification when `personal`)."""
+    identification when `personal`; only what the applicant's own timeline shows when
+    `applicant_view`)."""
     data = dict(entry.payload)
+    if applicant_view:
+        data["step"] = public_step(data["step"])
     if personal:
         data.update(entry.personal)
     return {"type": entry.event_type, "timestamp": _iso(entry.created_at), "data": data}
@@ -133,15 +169,19 @@ class FeedPage:
     """A page of the feed for one reader: its entries in position order, each with whether the
     reader may see the applicant's identification; `next` is the position to read after."""
 
-    entries: list[tuple[FeedEntry, bool]]
+    entries: list[tuple[FeedEntry, bool, bool]]  # (entry, personal, applicant view)
     next: int
     has_more: bool
 
     def messages(self) -> list[dict]:
         """The webhook bodies of the entries (`message`), with their id and position."""
         return [
-            {"id": webhook_id(entry), "position": entry.position, **message(entry, personal=p)}
-            for entry, p in self.entries
+            {
+                "id": webhook_id(entry),
+                "position": entry.position,
+                **message(entry, personal=p, applicant_view=a),
+            }
+            for entry, p, a in self.entries
         ]
 
 
@@ -150,16 +190,28 @@ def entries_for(user, after: int = 0, limit: int = 100) -> FeedPage:
     at most `limit` (1 to MAX_PAGE), in position order."""
     if after < 0 or not 1 <= limit <= MAX_PAGE:
         raise ValueError("after must be >= 0 and limit within 1..MAX_PAGE")
+    staff_agencies = reader_agency_ids(user) if user.is_authenticated else set()
+    # As staff: every fed step of their agencies' dossiers. As an applicant: the steps of their
+    # own dossiers that their timeline shows.
+    seen = entries_for_agencies(staff_agencies) | (
+        Q(dossier__applicant_user=user.pk or 0) & ~Q(event_type__in=HIDDEN)
+    )
     rows = list(
         FeedEntry.objects.filter(position__gt=after, dossier__in=visible_dossiers(user))
+        .filter(seen)
         .annotate(applicant_user_id=F("dossier__applicant_user_id"))
         .order_by("position")[: limit + 1]
     )
     has_more = len(rows) > limit
     rows = rows[:limit]
     personal = _personal_reader(user)
+
+    def applicant_view(entry: FeedEntry) -> bool:
+        mine = entry.receiving_agency_id in staff_agencies
+        return not (mine or entry.competent_agency_id in staff_agencies)
+
     return FeedPage(
-        entries=[(entry, personal(entry)) for entry in rows],
+        entries=[(entry, personal(entry), applicant_view(entry)) for entry in rows],
         next=rows[-1].position if rows else after,
         has_more=has_more,
     )

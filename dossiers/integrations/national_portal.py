@@ -1,10 +1,9 @@
 """The payload profile of the National Public Service Portal's dossier status sync.
 
-Field names follow the portal's published integration documents for the one-stop dossier sync
-(MaHoSo, MaTTHC, NgayTiepNhan, NgayHenTra, TrangThaiHoSo, QuaTrinhXuLy, …) as far as they could
-be checked here; docs/integrations.md lists each field, its meaning, and which ones are NOT
-verified against the official specification. Dates are `yyyyMMddHHmmss` in Vietnam time, as
-the portal's documents write them.
+Field names are those the portal's one-stop dossier sync is known by (MaHoSo, MaTTHC,
+NgayTiepNhan, NgayHenTra, TrangThaiHoSo, QuaTrinhXuLy, …); they could NOT be checked against the
+official specification here: docs/integrations.md lists each field, its meaning and that.
+Dates are `yyyyMMddHHmmss` in Vietnam time.
 """
 
 from __future__ import annotations
@@ -12,7 +11,9 @@ from __future__ import annotations
 import datetime as dt
 
 from ..models import FeedEntry
+from ..workflow import EventType
 from ..worktime import VN_TZ
+from . import feed
 
 # onestop channel -> the portal's KenhThucHien (1 direct, 2 online, 3 postal).
 CHANNEL = {1: 1, 2: 2, 3: 3, 4: 2, 5: 2}
@@ -45,7 +46,9 @@ def message(entry: FeedEntry, *, personal: bool) -> dict:
                 "ChucDanh": step["role"],
                 "MaDonViXuLy": step["agency"] or "",
                 "ThoiDiemXuLy": portal_time(step["at"]),
-                "NoiDungXuLy": step["note"] or step["event"],
+                # The portal may show the history to the citizen: internal notes stay here.
+                "NoiDungXuLy": (step["note"] if step["event"] in feed.PUBLIC_NOTES else "")
+                or str(EventType(step["event"]).label),
                 "TrangThai": dossier["national_status_code"],
             }
         ],

@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Case, Count, F, Min, Prefetch, Q, When
 from django.utils import timezone, translation
@@ -212,6 +213,9 @@ def worker_overview(now: dt.datetime | None = None, *, failed_jobs: bool = True)
 # --- /healthz -----------------------------------------------------------------------------------
 
 
+HEALTH_CACHE_SECONDS = 15
+
+
 def health() -> dict:
     """What /healthz answers: the database answers, the worker's queue, the subscriptions'
     states. Counts only, no personal data; a database that does not answer raises DatabaseError.
@@ -228,7 +232,11 @@ def health() -> dict:
             "oldest_due_seconds": worker.oldest_due_seconds,
             "running": worker.running,
         },
-        "webhooks": subscription_counts(now),
+        # Recounted at most every HEALTH_CACHE_SECONDS: it scans the backlog, and /healthz is
+        # open to anyone.
+        "webhooks": cache.get_or_set(
+            "onestop:healthz:webhooks", lambda: subscription_counts(now), HEALTH_CACHE_SECONDS
+        ),
     }
 
 

@@ -18,6 +18,8 @@ the admin are thin over these functions and the same checks.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import datetime as dt
 import functools
 import json
@@ -47,6 +49,8 @@ from . import feed, national_portal, targets
 log = logging.getLogger(__name__)
 
 RESPONSE_HEAD_BYTES = 500
+# How long a lease outlives the longest POST (seconds).
+LEASE_MARGIN = 5
 
 
 def new_secret() -> str:
@@ -62,12 +66,14 @@ def new_secret() -> str:
 def may_see_personal_data(user) -> bool:
     """Administrators and integration accounts (the provincial platform) may receive the
     applicant's identification when a subscription asks for it."""
-    return user.is_superuser or bool(integration_agency_ids(user))
+    return user.is_active and (user.is_superuser or bool(integration_agency_ids(user)))
 
 
 def scope_of(user) -> Q:
     """The feed entries `user` may see: everything for an administrator, the dossiers of their
     agencies for an integration account, nothing for anyone else."""
+    if not user.is_active:  # a deactivated partner receives nothing more
+        return Q(pk__in=[])
     if user.is_superuser:
         return Q()
     agencies = integration_agency_ids(user)
@@ -101,8 +107,20 @@ def _matches(subscription: WebhookSubscription, entry: FeedEntry) -> bool:
 
 
 def notify_subscribers(entry: FeedEntry) -> None:
-    """Inside the action's transaction: a delivery job for each active subscription that wants
-    `entry` (a job finding nothing new to send ends at once)."""
+    """Inside the action's transaction: one job that will wake the subscriptions wanting
+    `entry` (`fan_out`). A constant cost per action, however many subscriptions there are: the
+    action holds the feed's head until it commits, so it must not linger."""
+    if WebhookSubscription.objects.filter(state=WebhookSubscription.State.ACTIVE).exists():
+        fan_out.enqueue(entry.pk)
+
+
+@task(queue_name="webhooks")
+def fan_out(entry_id: int) -> None:
+    """The worker's job: a delivery job for each active subscription that wants the entry (a
+    delivery job finding nothing new to send ends at once)."""
+    entry = FeedEntry.objects.filter(pk=entry_id).first()
+    if entry is None:
+        return
     active = WebhookSubscription.objects.filter(state=WebhookSubscription.State.ACTIVE)
     for subscription in active.select_related("owner").prefetch_related("agencies", "procedures"):
         if _matches(subscription, entry):
@@ -161,43 +179,72 @@ def _tls_context() -> ssl.SSLContext:
 
 def _post(subscription: WebhookSubscription, entry: FeedEntry) -> DeliveryAttempt:
     """One attempt, as it went (never raises). The connection goes to the address just checked
-    (not to a second resolution of the name), and only the head of the response is read."""
+    (not to a second resolution of the name), only the head of the response is read, and the
+    whole attempt ends within ONESTOP_WEBHOOK_TIMEOUT_SECONDS, however slowly the receiver
+    answers. No database transaction is open meanwhile."""
     at = timezone.now()  # signed in whole seconds (the header and the signature floor it)
     webhook_id = feed.webhook_id(entry)
     attempt = DeliveryAttempt(
         subscription=subscription, entry=entry, webhook_id=webhook_id, attempted_at=at
     )
-    body = json.dumps(body_of(subscription, entry), ensure_ascii=False, separators=(",", ":"))
     started = time.monotonic()
     try:
+        body = json.dumps(body_of(subscription, entry), ensure_ascii=False, separators=(",", ":"))
         address = targets.check(subscription.url)[0]
         url, host, extensions = targets.pinned(subscription.url, address)
         headers = signed_headers(subscription.secret, webhook_id, at, body) | host
-        with (
-            httpx.Client(
-                timeout=settings.ONESTOP_WEBHOOK_TIMEOUT_SECONDS,
-                follow_redirects=False,
-                verify=_tls_context(),
-            ) as client,
-            client.stream(
-                "POST", url, content=body.encode(), headers=headers, extensions=extensions
-            ) as response,
-        ):
-            attempt.status_code = response.status_code
-            attempt.succeeded = 200 <= response.status_code < 300
-            head = b""
-            for chunk in response.iter_bytes():
-                head += chunk
-                if len(head) >= RESPONSE_HEAD_BYTES:
-                    break
-            attempt.response_head = _text(head[:RESPONSE_HEAD_BYTES].decode("utf-8", "replace"))
+        deadline = settings.ONESTOP_WEBHOOK_TIMEOUT_SECONDS
+        status, head = _run_to_deadline(
+            lambda: _send(url, headers, body.encode(), extensions, deadline), deadline
+        )
+        attempt.status_code = status
+        attempt.succeeded = 200 <= status < 300
+        attempt.response_head = _text(head.decode("utf-8", "replace"))
     except targets.TargetRefused as refused:
         attempt.error = str(refused)
-    except httpx.HTTPError as error:
-        # After the status line, a failure to read the body does not undo the receiver's answer.
+    except TimeoutError:
+        attempt.error = (
+            f"Timeout: no complete answer within {settings.ONESTOP_WEBHOOK_TIMEOUT_SECONDS} s"
+        )
+    except Exception as error:  # any failure is the attempt's outcome, never the worker's
         attempt.error = _text(f"{type(error).__name__}: {error}"[:2000])
     attempt.duration_ms = int((time.monotonic() - started) * 1000)
     return attempt
+
+
+def _run_to_deadline(make_coroutine, deadline: float):
+    """Run a coroutine to completion or TimeoutError at `deadline` seconds (httpx's own
+    timeouts are per step: a receiver dripping one byte at a time would never time out). In a
+    thread of its own when this thread already runs an event loop."""
+
+    def run():
+        return asyncio.run(asyncio.wait_for(make_coroutine(), deadline))
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return run()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
+
+
+async def _send(url, headers, content: bytes, extensions, timeout) -> tuple[int, bytes]:
+    """POST and read the status and the first bytes of the answer."""
+    async with (
+        httpx.AsyncClient(timeout=timeout, follow_redirects=False, verify=_tls_context()) as client,
+        client.stream(
+            "POST", url, content=content, headers=headers, extensions=extensions
+        ) as response,
+    ):
+        head = b""
+        try:
+            async for chunk in response.aiter_bytes():
+                head += chunk
+                if len(head) >= RESPONSE_HEAD_BYTES:
+                    break
+        except httpx.HTTPError:
+            pass  # after the status line, a broken body does not undo the receiver's answer
+        return response.status_code, head[:RESPONSE_HEAD_BYTES]
 
 
 @task(queue_name="webhooks")
@@ -208,36 +255,72 @@ def deliver_webhooks(subscription_id: int) -> None:
 
 def deliver_pending(subscription_id: int, *, limit: int = 100) -> int:
     """Deliver up to `limit` pending entries of one subscription, in order; stops at the first
-    failure (and plans the retry). Returns how many were delivered."""
+    failure (and plans the retry). Returns how many were delivered.
+
+    Each entry takes two short transactions around the POST, never one across it: the first
+    leases the subscription (one worker at a time; the lease outlives any POST by a margin),
+    the second records the attempt and moves the cursor if the lease is still this worker's.
+    A worker that dies after sending leaves the lease to run out, and the next worker sends the
+    same entry again (at least once, same webhook-id)."""
+    token = secrets.token_hex(8)
     delivered = 0
-    while delivered < limit:
-        with transaction.atomic():
-            subscription = (
-                # Only the subscription's row: `of` keeps the owner's user row (joined) unlocked,
-                # so the owner's other subscriptions are not skipped as "taken".
-                WebhookSubscription.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("owner")
-                .filter(pk=subscription_id, state=WebhookSubscription.State.ACTIVE)
-                .first()
-            )
-            if subscription is None:  # paused, deleted, or another worker is on it
+    try:
+        while delivered < limit:
+            leased = _lease(subscription_id, token)
+            if leased is None:
                 return delivered
-            now = timezone.now()
-            if subscription.next_attempt_at and subscription.next_attempt_at > now:
-                return delivered  # its retry job is planned
-            entry = pending(subscription).first()
-            if entry is None:
-                return delivered
+            subscription, entry = leased
             attempt = _post(subscription, entry)
-            attempt.save()
-            if attempt.succeeded:
-                _progress(subscription, cursor=entry.position)
+            with transaction.atomic():
+                current = (
+                    WebhookSubscription.objects.select_for_update(of=("self",))
+                    .filter(pk=subscription_id)
+                    .first()
+                )
+                if current is None or current.lease != token:
+                    return delivered  # deleted, or the lease ran out and another took over
+                attempt.save()
+                if not attempt.succeeded:
+                    _failed(current, attempt, timezone.now())
+                    return delivered
+                if entry.position > current.cursor:  # a replay may have moved it back meanwhile
+                    _progress(current, cursor=entry.position)
                 delivered += 1
-                continue
-            _failed(subscription, attempt, timezone.now())
-            return delivered
-    deliver_webhooks.enqueue(subscription_id)  # more to send: another job carries on
-    return delivered
+        deliver_webhooks.enqueue(subscription_id)  # more to send: another job carries on
+        return delivered
+    finally:
+        WebhookSubscription.objects.filter(pk=subscription_id, lease=token).update(
+            lease="", leased_until=None
+        )
+
+
+def _lease(subscription_id: int, token: str):
+    """(subscription, next entry) leased to `token`, or None: nothing to send now, paused,
+    waiting for a planned retry, or another worker on it."""
+    with transaction.atomic():
+        subscription = (
+            # Only the subscription's row: `of` keeps the owner's user row (joined) unlocked.
+            WebhookSubscription.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("owner")
+            .filter(pk=subscription_id, state=WebhookSubscription.State.ACTIVE)
+            .first()
+        )
+        if subscription is None:
+            return None
+        now = timezone.now()
+        taken = subscription.lease not in ("", token)
+        if taken and subscription.leased_until and subscription.leased_until > now:
+            return None  # another worker is sending; it carries on after
+        if subscription.next_attempt_at and subscription.next_attempt_at > now:
+            return None  # its retry job is planned
+        entry = pending(subscription).first()
+        if entry is None:
+            return None
+        until = now + dt.timedelta(seconds=settings.ONESTOP_WEBHOOK_TIMEOUT_SECONDS + LEASE_MARGIN)
+        WebhookSubscription.objects.filter(pk=subscription_id).update(
+            lease=token, leased_until=until
+        )
+        return subscription, entry
 
 
 def _progress(subscription: WebhookSubscription, **fields) -> None:

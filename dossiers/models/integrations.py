@@ -85,9 +85,22 @@ class WebhookSubscription(models.Model):
     failing_since = models.DateTimeField(_("lỗi từ lúc"), null=True, blank=True)
     next_attempt_at = models.DateTimeField(_("thử lại lúc"), null=True, blank=True)
     failures = models.PositiveIntegerField(_("số lần lỗi liên tiếp"), default=0)
+    # Which worker is delivering, until when (see webhooks.deliver_pending).
+    lease = models.CharField(max_length=32, blank=True, editable=False)
+    leased_until = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("tạo lúc"))
+    # Delivery progress is not a change of settings; the secret is kept out of the history,
+    # which is append-only and would keep it after the subscription is deleted.
     history = HistoricalRecords(
-        excluded_fields=["cursor", "failing_since", "next_attempt_at", "failures"]
+        excluded_fields=[
+            "cursor",
+            "failing_since",
+            "next_attempt_at",
+            "failures",
+            "lease",
+            "leased_until",
+            "secret",
+        ]
     )
 
     class Meta:
