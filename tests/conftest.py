@@ -210,6 +210,18 @@ def make_dossier(cast, procedure, commune):
     return factory
 
 
+@pytest.fixture
+def people(citizen, reception, specialist, specialist2, leader):
+    """One person per role (as `tests.helpers.fire` expects), and a second specialist."""
+    return {
+        Role.CITIZEN: citizen,
+        Role.RECEPTION: reception,
+        Role.SPECIALIST: specialist,
+        Role.LEADER: leader,
+        "specialist2": specialist2,
+    }
+
+
 def tamper(sql, params=(), *, table="dossiers_dossierevent"):
     """Change rows as someone with database rights would: on PostgreSQL, past the append-only
     triggers (Django's deferred foreign-key checks must run before a table can be altered)."""

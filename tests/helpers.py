@@ -2,6 +2,9 @@
 
 import datetime as dt
 
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
 from dossiers import services
 from dossiers.demo.scenarios import pdf_upload
 from dossiers.models import Attachment, Dossier
@@ -75,3 +78,11 @@ def _later_due(dossier):
     return calendar.closing(
         calendar.next_working_day(dossier.due_at.astimezone(calendar.tz).date())
     )
+
+
+def client_of(user) -> APIClient:
+    """An API client authenticated with `user`'s token."""
+    client = APIClient()
+    token, _created = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client

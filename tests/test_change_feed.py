@@ -7,7 +7,6 @@ import time
 import pytest
 from django.core.cache import cache
 from django.db import connection, transaction
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from dossiers.demo import scenarios
@@ -16,7 +15,7 @@ from dossiers.models import Dossier, FeedEntry, Membership
 from dossiers.workflow import Action, EventType, Role, Status
 
 from .conftest import _user
-from .helpers import fire
+from .helpers import client_of, fire
 
 URL = "/api/v1/events/"
 
@@ -39,24 +38,6 @@ def other_portal(other_commune):
     user = _user("portal-other")
     Membership.objects.create(user=user, agency=other_commune, role=Role.INTEGRATION)
     return user
-
-
-@pytest.fixture
-def people(citizen, reception, specialist, specialist2, leader):
-    return {
-        Role.CITIZEN: citizen,
-        Role.RECEPTION: reception,
-        Role.SPECIALIST: specialist,
-        Role.LEADER: leader,
-        "specialist2": specialist2,
-    }
-
-
-def client_of(user) -> APIClient:
-    client = APIClient()
-    token, _created = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
 
 
 def page(client, after=None, limit=None) -> dict:

@@ -30,7 +30,7 @@ from dossiers.workflow import Action, EventType, Role, Status
 from dossiers.worktime import WorkCalendar
 
 from .conftest import _user, actor
-from .helpers import fire
+from .helpers import client_of, fire
 from .worker import run_jobs
 
 URL = "/api/v1/dossiers/intake/"
@@ -63,24 +63,6 @@ def platform(commune):
 @pytest.fixture
 def other_portal(other_commune):
     return _integration("dvcqg-other", other_commune)
-
-
-@pytest.fixture
-def people(citizen, reception, specialist, specialist2, leader):
-    return {
-        Role.CITIZEN: citizen,
-        Role.RECEPTION: reception,
-        Role.SPECIALIST: specialist,
-        Role.LEADER: leader,
-        "specialist2": specialist2,
-    }
-
-
-def client_of(user) -> APIClient:
-    client = APIClient()
-    token, _created = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
 
 
 def required_papers(procedure) -> list[int]:
