@@ -93,6 +93,8 @@ def test_supervision_pages_have_no_wcag_violations(live_server, browser_page, sc
         (f"/supervision/dossiers/{returned.pk}/", "supervision-03-trail"),
         ("/supervision/audit/", "supervision-04-audit-log"),
         ("/supervision/integrity/", "supervision-05-integrity"),
+        ("/supervision/access/", "supervision-06-access-log"),  # the trail's read is there
+        ("/supervision/integrations/", "supervision-07-integrations"),
     ]:
         page.goto(base + url)
         assert violations(page) == [], url
