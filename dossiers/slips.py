@@ -191,18 +191,24 @@ def slip_for(dossier: Dossier, kind: str) -> Slip:
 
     Rendered once: on PostgreSQL a second request for the same slip waits for the first
     rendering (an advisory lock on the dossier and kind, no row lock) and then finds it stored;
-    elsewhere the unique constraint keeps the first one stored."""
+    on SQLite, which has one writer at a time anyway, the unique constraint keeps the first one
+    stored."""
     event = _source_event(dossier, kind)
     existing = Slip.objects.filter(dossier=dossier, kind=kind, source_seq=event.seq).first()
     if existing:
         return existing
+    content = None
+    if connection.vendor != "postgresql":
+        # SQLite's transactions hold the one write lock from their start: render first.
+        content = render_pdf(TEMPLATES[kind], _context(dossier, kind, event))
     try:
         with transaction.atomic():
             _one_rendering_at_a_time(dossier.pk, kind)
             existing = Slip.objects.filter(dossier=dossier, kind=kind, source_seq=event.seq)
             if existing.exists():
                 return existing.get()
-            content = render_pdf(TEMPLATES[kind], _context(dossier, kind, event))
+            if content is None:
+                content = render_pdf(TEMPLATES[kind], _context(dossier, kind, event))
             digest = hashlib.sha256(content).hexdigest()
             slip = Slip(
                 dossier=dossier,
