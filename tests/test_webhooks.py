@@ -608,7 +608,12 @@ def test_an_unfinished_delivery_holds_no_lock_and_a_dead_workers_lease_runs_out(
         lease="someone-dead", leased_until=timezone.now() + dt.timedelta(seconds=30)
     )
     monkeypatch.setattr(webhooks, "_post", real_post)
-    assert webhooks.deliver_pending(subscription.pk) == 0  # still leased: left alone
+    DBTaskResult.objects.all().delete()
+    assert webhooks.deliver_pending(subscription.pk) == 0  # still leased: left alone...
+    assert webhooks.deliver_pending(subscription.pk) == 0
+    (planned,) = delivery_jobs()  # ...with one job for when the lease runs out
+    lease_end = WebhookSubscription.objects.get(pk=subscription.pk).leased_until
+    assert planned.run_after == lease_end
     WebhookSubscription.objects.filter(pk=subscription.pk).update(
         leased_until=timezone.now() - dt.timedelta(seconds=1)
     )

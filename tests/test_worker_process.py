@@ -111,10 +111,12 @@ def test_a_killed_worker_loses_nothing(make_dossier, reception):
         first.send_signal(signal.SIGKILL)  # sent, not yet recorded
         first.wait(timeout=10)
         # The next worker finds the job still marked running, puts it back (any running job is
-        # stale at once here) and sends the event again.
-        second = _worker(ONESTOP_STALE_JOB_SECONDS="0")
+        # stale at once here), waits for the dead worker's lease to run out and sends the event
+        # again.
+        second = _worker(ONESTOP_STALE_JOB_SECONDS="0", ONESTOP_WEBHOOK_TIMEOUT_SECONDS="2")
         try:
-            assert _wait(lambda: len(receiver.ids) >= 2), receiver.ids
+            # After the dead worker's lease runs out (its timeout, 10 s, plus 5 s).
+            assert _wait(lambda: len(receiver.ids) >= 2, timeout=45), receiver.ids
             assert _wait(
                 lambda: (
                     WebhookSubscription.objects.get(pk=subscription.pk).cursor

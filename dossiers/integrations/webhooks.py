@@ -38,6 +38,8 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_tasks import task
+from django_tasks_db.compat import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 from standardwebhooks import Webhook
 
 from .. import clock
@@ -267,6 +269,11 @@ def deliver_pending(subscription_id: int, *, limit: int = 100) -> int:
     try:
         while delivered < limit:
             leased = _lease(subscription_id, token)
+            if isinstance(leased, dt.datetime):
+                # Another worker holds the lease: it carries on, or, if it died, the lease runs
+                # out then; one job waits for that moment.
+                _plan_after_lease(subscription_id, leased)
+                return delivered
             if leased is None:
                 return delivered
             subscription, entry = leased
@@ -294,9 +301,21 @@ def deliver_pending(subscription_id: int, *, limit: int = 100) -> int:
         )
 
 
+def _plan_after_lease(subscription_id: int, until: dt.datetime) -> None:
+    """A delivery job at `until` for the subscription, unless one is planned already."""
+    planned = DBTaskResult.objects.filter(
+        status=TaskResultStatus.READY,
+        task_path=deliver_webhooks.module_path,
+        args_kwargs__args=[subscription_id],
+        run_after__gte=until,
+    )
+    if not planned.exists():
+        deliver_webhooks.using(run_after=until).enqueue(subscription_id)
+
+
 def _lease(subscription_id: int, token: str):
-    """(subscription, next entry) leased to `token`, or None: nothing to send now, paused,
-    waiting for a planned retry, or another worker on it."""
+    """(subscription, next entry) leased to `token`; or the end of another worker's lease; or
+    None: nothing to send now, paused, or waiting for a planned retry."""
     with transaction.atomic():
         subscription = (
             # Only the subscription's row: `of` keeps the owner's user row (joined) unlocked.
@@ -310,7 +329,7 @@ def _lease(subscription_id: int, token: str):
         now = timezone.now()
         taken = subscription.lease not in ("", token)
         if taken and subscription.leased_until and subscription.leased_until > now:
-            return None  # another worker is sending; it carries on after
+            return subscription.leased_until  # another worker is sending
         if subscription.next_attempt_at and subscription.next_attempt_at > now:
             return None  # its retry job is planned
         entry = pending(subscription).first()
