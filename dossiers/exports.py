@@ -12,6 +12,7 @@ import io
 from collections.abc import Iterable, Iterator
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 
 from .formatting import vn_datetime
 from .models import Dossier
@@ -69,6 +70,18 @@ def register_rows(
         ]
 
 
+# A cell beginning with one of these is read as a formula by spreadsheet programs: a citizen
+# named `=HYPERLINK(...)` must stay text in the officials' registers (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value):
+    """`value` for a CSV cell: text that would start a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def csv_lines(rows: Iterable[list], columns: list[str] = COLUMNS) -> Iterator[str]:
     """Header then one line per row; UTF-8 with a BOM so spreadsheets read the diacritics."""
     buffer = io.StringIO()
@@ -83,7 +96,7 @@ def csv_lines(rows: Iterable[list], columns: list[str] = COLUMNS) -> Iterator[st
     writer.writerow(columns)
     yield "\ufeff" + flush()
     for row in rows:
-        writer.writerow(row)
+        writer.writerow([csv_safe(value) for value in row])
         yield flush()
 
 
@@ -94,7 +107,17 @@ def xlsx_bytes(
     sheet = workbook.create_sheet(title[:31])
     sheet.append(columns)
     for row in rows:
-        sheet.append(row)
+        sheet.append([_xlsx_cell(sheet, value) for value in row])
     output = io.BytesIO()
     workbook.save(output)
     return output.getvalue()
+
+
+def _xlsx_cell(sheet, value):
+    """Text is always a string cell (openpyxl would store `=...` as a formula); the text itself
+    is kept as it is."""
+    if not isinstance(value, str):
+        return value
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    return cell

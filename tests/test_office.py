@@ -541,6 +541,27 @@ def test_register_exports(client, make_dossier, reception, reception2):
     )
 
 
+def test_register_cells_never_become_formulas(client, make_dossier, reception):
+    """A citizen named like a formula stays text in both downloads (CSV injection)."""
+    times = [vn(2026, 3, 2, 8), vn(2026, 3, 2, 8, 5), vn(2026, 3, 2, 9)]
+    dossier = make_dossier(Status.RECEIVED, times=times)
+    formula = '=HYPERLINK("http://x.example","y")'
+    applicant = {**dossier.applicant, "full_name": formula, "address": "@SUM(1+1)"}
+    Dossier.objects.filter(pk=dossier.pk).update(applicant=applicant)
+    as_user(client, reception)
+    params = {"date_from": "2026-03-01", "date_to": "2026-03-31"}
+    workbook = load_workbook(
+        io.BytesIO(client.get("/office/register/", {**params, "format": "xlsx"}).content)
+    )
+    cells = [cell for row in workbook.active.iter_rows() for cell in row]
+    assert not [cell.coordinate for cell in cells if cell.data_type == "f"]
+    assert formula in [cell.value for cell in cells]  # the text itself, kept as it is
+    response = client.get("/office/register/", {**params, "format": "csv"})
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    row = list(csv.reader(io.StringIO(text)))[1]
+    assert row[3] == "'" + formula and row[4] == "'@SUM(1+1)"
+
+
 def test_register_rejects_bad_ranges(client, reception, db):
     response = as_user(client, reception).get(
         "/office/register/", {"date_from": "2026-05-01", "date_to": "2026-04-01", "format": "csv"}

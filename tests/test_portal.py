@@ -3,11 +3,13 @@
 import hashlib
 import io
 import re
+from urllib.parse import quote
 
 import pytest
 from django.core import mail
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from pypdf import PdfReader
 
 from citizens.models import CitizenProfile
@@ -56,6 +58,23 @@ def test_sign_up_creates_account_and_profile_and_logs_in(client, db):
     assert response.context["user"] == profile.user
     client.logout()
     assert client.login(username="031199007777", password="Hoa-sen-2026!")
+
+
+@pytest.mark.parametrize(
+    ("next_page", "lands_on"),
+    [
+        ("https://evil.example/", "/"),
+        ("//evil.example/", "/"),
+        ("https:/\\evil.example/", "/"),
+        ("/my/dossiers/", "/my/dossiers/"),
+    ],
+)
+def test_sign_up_goes_on_only_to_this_site(client, db, next_page, lands_on):
+    response = client.post(f"/accounts/sign-up/?next={quote(next_page)}", SIGN_UP)
+    assert response.status_code == 302
+    assert response["Location"] == lands_on or (
+        lands_on == "/" and response["Location"] == reverse("citizens:catalogue")
+    )
 
 
 @pytest.mark.parametrize(

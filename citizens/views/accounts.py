@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -32,8 +33,18 @@ def sign_up(request):
                 _("Đã tạo tài khoản. Lần sau, đăng nhập bằng số định danh cá nhân %(id)s.")
                 % {"id": user.username},
             )
-            return redirect(request.GET.get("next") or "citizens:catalogue")
+            return redirect(_safe_next(request) or "citizens:catalogue")
     return render(request, "citizens/sign_up.html", {"form": form})
+
+
+def _safe_next(request) -> str:
+    """The `next` page if it is on this site (an open redirect to a look-alike site is a
+    classic phishing step), else ''."""
+    target = request.GET.get("next", "")
+    allowed = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if allowed else ""
 
 
 @login_required
