@@ -26,9 +26,21 @@ from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from .integrations import webhooks
+from .integrations.webhooks import deliver_webhooks, fan_out
 from .models import OutgoingEmail
 from .notify import send_email
 from .slips import render_slip
+
+# Every job, for whoever looks for them here.
+__all__ = [
+    "backlog",
+    "deliver_webhooks",
+    "fan_out",
+    "render_slip",
+    "requeue_stale",
+    "send_email",
+    "sweep",
+]
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +87,3 @@ def requeue_stale() -> int:
 def backlog() -> int:
     """Jobs due to run now and not yet taken (for /healthz and the operations page)."""
     return DBTaskResult.objects.ready().count()
-
-
-__all__ = ["backlog", "deliver_webhooks", "render_slip", "requeue_stale", "send_email", "sweep"]
-deliver_webhooks = webhooks.deliver_webhooks
