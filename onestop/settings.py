@@ -53,6 +53,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later reader of REMOTE_ADDR gets the client, not the proxy (onestop/net.py).
+    "onestop.net.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -166,6 +168,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Production hardening: on whenever DEBUG is off; each can be relaxed by its variable
 # (e.g. behind a TLS-terminating proxy that already redirects).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Reverse proxies whose X-Forwarded-For is believed (CIDR networks, comma-separated); none by
+# default, so the TCP peer is the client (onestop/net.py).
+ONESTOP_TRUSTED_PROXIES = env_list("ONESTOP_TRUSTED_PROXIES")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
@@ -199,6 +204,10 @@ REST_FRAMEWORK = {
         "lookup": os.environ.get("API_THROTTLE_LOOKUP", "20/minute"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Throttles key on REMOTE_ADDR only, which onestop.net has already set to the client address
+    # (X-Forwarded-For believed from trusted proxies alone); DRF's own reading of the header
+    # would let a client pick a new identity per request.
+    "NUM_PROXIES": 0,
 }
 
 SPECTACULAR_SETTINGS = {

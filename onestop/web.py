@@ -29,10 +29,6 @@ def answer_domain_error(request, error: DomainError, *, back: str):
     return redirect(back)
 
 
-def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR")
-
-
 def forbidden(request, reason):
     """403 with the reason, in the site's page."""
     return render(request, "403.html", {"reason": reason}, status=403)

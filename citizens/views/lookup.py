@@ -5,7 +5,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from dossiers.lookup import find_by_lookup
-from onestop.web import client_ip
+from onestop.net import client_ip
 
 from ..forms import LookupForm
 
