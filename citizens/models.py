@@ -5,6 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from dossiers.sealing import SealedHistory
 from dossiers.validators import APPLICANT_FIELDS, CITIZEN_ID_VALIDATOR, PHONE_VALIDATOR
 
 
@@ -22,7 +23,7 @@ class CitizenProfile(models.Model):
     )
     email = models.EmailField(_("thư điện tử"), blank=True)
     address = models.CharField(_("địa chỉ"), max_length=255, blank=True)
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[SealedHistory])
 
     class Meta:
         verbose_name = _("hồ sơ công dân")

@@ -25,7 +25,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max, Q
 
-from . import clock, queries
+from . import clock, queries, sealing
 from .audit import canonical_time, display_name
 from .models import AccessLogEntry, Dossier
 from .permissions import is_staff_reader, memberships_of
@@ -108,6 +108,7 @@ def record_access(
                 entry.seq = last["seq"] + 1 if last else 1
                 entry.prev_hash = last["hash"] if last else ""
                 entry.hash = entry_hash(entry)
+                entry.key_id, entry.signature = sealing.seal(entry.hash)
                 entry.save(force_insert=True)
             return entry
         except IntegrityError:
@@ -163,6 +164,7 @@ def verify_access_log(batch_size: int = 2000) -> Iterator[AccessLogProblem]:
     detectable from the chain alone (there is no stored head).
     """
     prev_hash, expected_seq = "", 1
+    keys = sealing.trusted_keys()
     for entry in AccessLogEntry.objects.order_by("seq").iterator(chunk_size=batch_size):
         reason = None
         if entry.seq != expected_seq:
@@ -171,6 +173,9 @@ def verify_access_log(batch_size: int = 2000) -> Iterator[AccessLogProblem]:
             reason = "previous-hash link broken"
         elif entry_hash(entry) != entry.hash:
             reason = "content does not match its hash (edited)"
+        else:
+            unsealed = sealing.seal_problem(entry.key_id, entry.signature, entry.hash, keys)
+            reason = f"seal: {unsealed}" if unsealed else None
         if reason:
             yield AccessLogProblem(entry.seq, entry.pk, reason)
         prev_hash, expected_seq = entry.hash, entry.seq + 1

@@ -8,6 +8,11 @@ class DossiersConfig(AppConfig):
     verbose_name = _("Hồ sơ thủ tục hành chính")
 
     def ready(self):
+        from simple_history.signals import pre_create_historical_record
+
         from .groups import sync_role_groups
+        from .sealing import seal_history_row
 
         post_migrate.connect(sync_role_groups, sender=self)
+        # Every history row is chained and signed as it is written (sealing.py).
+        pre_create_historical_record.connect(seal_history_row, dispatch_uid="onestop-seal")

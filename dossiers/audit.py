@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from . import sealing
 from .models import Dossier, DossierEvent
 
 
@@ -92,6 +93,7 @@ def append_event(
         prev_hash=dossier.audit_head,
     )
     event.hash = event_hash(event)
+    event.key_id, event.signature = sealing.seal(event.hash)
     event.save()
     dossier.event_seq = event.seq
     dossier.audit_head = event.hash
@@ -155,10 +157,12 @@ class ChainHead:
 
 
 def verify_chain(
-    head: ChainHead, events: Iterable[DossierEvent], history: dict | None = None
+    head: ChainHead, events: Iterable[DossierEvent], history: dict | None = None, keys=None
 ) -> ChainProblem | None:
-    """The first problem in one dossier's chain, or None when it verifies. With `history`
-    (history_id -> row), the history rows the events name must exist unchanged."""
+    """The first problem in one dossier's chain, or None when it verifies: order, links,
+    hashes and each event's seal. With `history` (history_id -> row), the history rows the
+    events name must exist unchanged."""
+    keys = keys if keys is not None else sealing.trusted_keys()
 
     def problem(reason, event=None):
         return ChainProblem(
@@ -177,6 +181,9 @@ def verify_chain(
             return problem("previous-hash link broken", event)
         if event_hash(event) != event.hash:
             return problem("content does not match its hash (edited)", event)
+        unsealed = sealing.seal_problem(event.key_id, event.signature, event.hash, keys)
+        if unsealed:
+            return problem(f"seal: {unsealed}", event)
         reference = event.data.get("history") if history is not None else None
         if reference:
             row = history.get(reference["id"])
@@ -214,11 +221,12 @@ def verify_all(batch_size: int = 2000) -> Iterator[ChainProblem]:
         Dossier.history.order_by("id", "history_id").iterator(chunk_size=batch_size),
         lambda h: h.id,
     )
+    keys = sealing.trusted_keys()
     for row in heads:
         head = ChainHead(*row)
         chain = events.take(head.dossier_id)
         history = {h.history_id: h for h in histories.take(head.dossier_id)}
-        found = verify_chain(head, chain, history)
+        found = verify_chain(head, chain, history, keys)
         if found:
             yield found
 

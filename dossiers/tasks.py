@@ -25,6 +25,7 @@ from django_tasks import task
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
+from . import anchors
 from .integrations import webhooks
 from .integrations.webhooks import deliver_webhooks, fan_out
 from .models import OutgoingEmail
@@ -50,9 +51,11 @@ SWEEP_EVERY = dt.timedelta(seconds=60)
 @task()
 def sweep() -> None:
     """Every minute: put back jobs of dead workers, and make sure every piece of pending work
-    has a job (a subscription with a backlog, an e-mail still to send). Then plan the next."""
+    has a job (a subscription with a backlog, an e-mail still to send), and sign the audit anchor
+    when one is due (anchors.py). Then plan the next."""
     schedule_sweep()  # first: a failure below must not end the sweeps
     requeue_stale()
+    anchors.anchor_if_due()
     webhooks.kick_pending()
     covered = {job["args"][0] for job in _open(send_email).values_list("args_kwargs", flat=True)}
     pending = OutgoingEmail.objects.filter(state=OutgoingEmail.State.PENDING)

@@ -231,7 +231,8 @@ EDGES: tuple[Edge, ...] = tuple(
 )
 
 _EDGE_INDEX: dict[tuple[str, str], Edge] = {(e.action, e.source): e for e in EDGES}
-assert len(_EDGE_INDEX) == len(EDGES), "duplicate (action, source) in EDGES"
+if len(_EDGE_INDEX) != len(EDGES):
+    raise ImportError("duplicate (action, source) in EDGES")
 
 
 def edge_for(action: str, source: str) -> Edge | None:

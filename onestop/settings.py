@@ -28,7 +28,7 @@ SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (see README).")
-    SECRET_KEY = "insecure-development-key-do-not-use-in-production"
+    SECRET_KEY = "insecure-development-key-do-not-use-in-production"  # nosec B105: DEBUG only
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -271,3 +271,26 @@ ONESTOP_WEBHOOK_ALLOWED_NETWORKS = env_list("ONESTOP_WEBHOOK_ALLOWED_NETWORKS")
 ONESTOP_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("ONESTOP_WEBHOOK_TIMEOUT_SECONDS", "10"))
 # A failing endpoint is retried with growing delays for this long, then its subscription pauses.
 ONESTOP_WEBHOOK_RETRY_HOURS = float(os.environ.get("ONESTOP_WEBHOOK_RETRY_HOURS", "24"))
+
+# Audit seals (docs/integrity.md): every audit record is signed with an Ed25519 key that the
+# database never holds. Either a PKCS#8 PEM file, or the 32-byte seed in base64 in the variable
+# itself. A development server (DEBUG) makes its own key file on first start; production
+# refuses to start without one. Retired keys' public halves go in the keyring directory.
+ONESTOP_AUDIT_SIGNING_KEY = os.environ.get("ONESTOP_AUDIT_SIGNING_KEY", "")
+ONESTOP_AUDIT_SIGNING_KEY_FILE = os.environ.get("ONESTOP_AUDIT_SIGNING_KEY_FILE", "") or (
+    str(BASE_DIR / "var" / "audit-signing-key.pem") if DEBUG else ""
+)
+if not DEBUG and not (ONESTOP_AUDIT_SIGNING_KEY or ONESTOP_AUDIT_SIGNING_KEY_FILE):
+    raise ImproperlyConfigured(
+        "An audit signing key must be configured when DEBUG is off: set "
+        "ONESTOP_AUDIT_SIGNING_KEY_FILE (see docs/integrity.md)."
+    )
+ONESTOP_AUDIT_PUBLIC_KEYS_DIR = os.environ.get("ONESTOP_AUDIT_PUBLIC_KEYS_DIR", "")
+# Anchors: every few minutes the worker signs a summary of what was recorded, kept in the
+# database and appended to this file (put it on storage the database administrators cannot
+# rewrite, or ship it off the machine). The lag leaves running transactions time to commit.
+ONESTOP_AUDIT_ANCHOR_MINUTES = float(os.environ.get("ONESTOP_AUDIT_ANCHOR_MINUTES", "5"))
+ONESTOP_AUDIT_ANCHOR_LAG_SECONDS = int(os.environ.get("ONESTOP_AUDIT_ANCHOR_LAG_SECONDS", "120"))
+ONESTOP_AUDIT_ANCHOR_FILE = os.environ.get("ONESTOP_AUDIT_ANCHOR_FILE", "") or (
+    str(BASE_DIR / "var" / "audit-anchors.jsonl") if DEBUG else ""
+)

@@ -25,7 +25,7 @@ from dossiers.workflow import CLOCK_RUNNING_STATUSES, Role, Status
 from dossiers.worktime import WorkCalendar
 
 User = get_user_model()
-PASSWORD = "onestop-demo"
+PASSWORD = "onestop-demo"  # nosec B105: the demo's published password (README)
 
 CITIZENS = {
     "citizen": (
@@ -129,7 +129,7 @@ def seed_demo(*, dossiers: int = 300, seed: int = 2026, log=print) -> int:
         log("Demo dossiers already present; nothing more to do.")
         return 0
     builder = DemoBuilder(
-        rng=random.Random(seed),
+        rng=random.Random(seed),  # nosec B311: repeatable demo data, not a secret
         communes=communes,
         procedures=procedures,
         people=people,
@@ -175,7 +175,7 @@ def _accounts(province, communes) -> dict:
             if commune_index is not None:
                 people["by_commune"][commune_index][role] = user
         people[username] = user
-    rng = random.Random(7)
+    rng = random.Random(7)  # nosec B311: repeatable demo data, not a secret
     for number in range(1, 41):
         name = f"{rng.choice(SURNAMES)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}"
         user, created = User.objects.get_or_create(username=f"congdan{number:02d}")

@@ -3,7 +3,7 @@ the migrations, which name `dossiers.models.new_lookup_key` and `attachment_path
 `dossiers.models`."""
 
 from .agencies import AGENCY_CODE_VALIDATOR, Agency, Membership
-from .audit import AccessLogEntry, AppendOnlyQuerySet, AuditDigest, DossierEvent
+from .audit import AccessLogEntry, AppendOnlyQuerySet, AuditAnchor, AuditDigest, DossierEvent
 from .calendar import CalendarDay, TimeUnit
 from .catalogue import Channel, Procedure, ProcedureDocument, ProcedureField
 from .dossier import (
@@ -26,6 +26,7 @@ __all__ = [
     "Agency",
     "AppendOnlyQuerySet",
     "Attachment",
+    "AuditAnchor",
     "AuditDigest",
     "CalendarDay",
     "Channel",

@@ -6,6 +6,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from ..sealing import SealedHistory
 from ..workflow import Role
 
 AGENCY_CODE_VALIDATOR = RegexValidator(
@@ -42,7 +43,7 @@ class Agency(models.Model):
         default=False,
         help_text=_("Đánh dấu khi mã chưa được cơ quan có thẩm quyền cấp/xác minh."),
     )
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[SealedHistory])
 
     class Meta:
         verbose_name = _("cơ quan")
@@ -65,7 +66,7 @@ class Membership(models.Model):
         max_length=16,
         choices=[(r.value, r.label) for r in Role if r != Role.CITIZEN],
     )
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[SealedHistory])
 
     class Meta:
         verbose_name = _("phân quyền cán bộ")

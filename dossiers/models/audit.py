@@ -57,6 +57,10 @@ class DossierEvent(AppendOnly):
     data = models.JSONField(_("dữ liệu"), default=dict, blank=True)
     prev_hash = models.CharField(max_length=64, blank=True)
     hash = models.CharField(max_length=64)
+    # The Ed25519 seal over `hash` (sealing.py), and when the row was stored (anchors.py).
+    key_id = models.CharField(max_length=16, blank=True)
+    signature = models.CharField(max_length=88, blank=True)
+    recorded_at = models.DateTimeField(db_default=models.functions.Now(), db_index=True)
 
     class Meta:
         verbose_name = _("nhật ký hồ sơ")
@@ -128,6 +132,10 @@ class AccessLogEntry(AppendOnly):
     what = models.CharField(_("dữ liệu được xem"), max_length=32, choices=What.choices)
     prev_hash = models.CharField(max_length=64, blank=True)
     hash = models.CharField(max_length=64)
+    # The Ed25519 seal over `hash` (sealing.py), and when the row was stored (anchors.py).
+    key_id = models.CharField(max_length=16, blank=True)
+    signature = models.CharField(max_length=88, blank=True)
+    recorded_at = models.DateTimeField(db_default=models.functions.Now(), db_index=True)
 
     class Meta:
         verbose_name = _("nhật ký truy cập dữ liệu cá nhân")
@@ -149,3 +157,26 @@ class AccessLogEntry(AppendOnly):
             for role in self.roles.split(",")
             if role
         )
+
+
+class AuditAnchor(AppendOnly):
+    """A signed summary of every sealed record stored in a window of time (anchors.py), kept
+    here and, outside the database, in an append-only file."""
+
+    seq = models.PositiveIntegerField(_("số thứ tự"), unique=True)
+    created_at = models.DateTimeField(_("lập lúc"))
+    window_start = models.DateTimeField(_("từ"))
+    window_end = models.DateTimeField(_("đến"))
+    content = models.JSONField(_("nội dung"))
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64)
+    key_id = models.CharField(max_length=16)
+    signature = models.CharField(max_length=88)
+
+    class Meta:
+        verbose_name = _("mốc neo nhật ký")
+        verbose_name_plural = _("mốc neo nhật ký")
+        ordering = ["-seq"]
+
+    def __str__(self):
+        return f"#{self.seq} {self.window_end:%d/%m/%Y %H:%M} {self.hash[:16]}"

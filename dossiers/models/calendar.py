@@ -4,6 +4,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from ..sealing import SealedHistory
+
 
 class TimeUnit(models.TextChoices):
     WORKING_DAYS = "working_days", _("ngày làm việc")
@@ -21,7 +23,7 @@ class CalendarDay(models.Model):
     date = models.DateField(_("ngày"), unique=True)
     kind = models.CharField(_("loại"), max_length=16, choices=Kind.choices)
     reason = models.CharField(_("lý do / văn bản"), max_length=255)
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[SealedHistory])
 
     class Meta:
         verbose_name = _("ngày nghỉ / làm bù")

@@ -4,6 +4,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from ..sealing import SealedHistory
 from ..text import search_key
 from .agencies import Agency
 from .calendar import TimeUnit
@@ -63,7 +64,7 @@ class Procedure(models.Model):
     active = models.BooleanField(_("đang áp dụng"), default=True)
     # Derived: unaccented code, name and sector for accent-insensitive search on any database.
     search_text = models.TextField(editable=False, blank=True)
-    history = HistoricalRecords(excluded_fields=["search_text"])
+    history = HistoricalRecords(bases=[SealedHistory], excluded_fields=["search_text"])
 
     class Meta:
         verbose_name = _("thủ tục hành chính")
@@ -125,7 +126,7 @@ class ProcedureDocument(models.Model):
         _("định dạng tệp cho phép"), default=list, blank=True, help_text='["pdf", "jpg", "png"]'
     )
     order = models.PositiveSmallIntegerField(_("thứ tự"), default=0)
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[SealedHistory])
 
     class Meta:
         verbose_name = _("thành phần hồ sơ")
@@ -173,7 +174,7 @@ class ProcedureField(models.Model):
         help_text=_("Tên trường của hồ sơ công dân dùng để điền sẵn, ví dụ full_name."),
     )
     order = models.PositiveSmallIntegerField(_("thứ tự"), default=0)
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[SealedHistory])
 
     class Meta:
         verbose_name = _("trường biểu mẫu")

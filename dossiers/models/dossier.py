@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 from simple_history.models import HistoricalRecords
 
+from ..sealing import SealedHistory
 from ..text import search_key
 from ..workflow import (
     BACK_TO_REQUESTER,
@@ -186,6 +187,7 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     audit_head = models.CharField(max_length=64, blank=True)
 
     history = HistoricalRecords(
+        bases=[SealedHistory],
         excluded_fields=["version", "event_seq", "audit_head", "search_text", "client_token"]
     )
     objects = DossierQuerySet.as_manager()
@@ -203,7 +205,7 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["applicant_user", "client_token"],
-                condition=~models.Q(client_token=""),
+                condition=~models.Q(client_token=""),  # nosec B106: not a password
                 name="unique_client_token",
             ),
             models.UniqueConstraint(
@@ -280,7 +282,7 @@ class ClockPause(models.Model):
     working_seconds = models.PositiveIntegerField(
         null=True, blank=True, help_text=_("Thời gian làm việc trong khoảng tạm dừng (giây).")
     )
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[SealedHistory])
 
     class Meta:
         verbose_name = _("khoảng tạm dừng")
@@ -328,7 +330,7 @@ class Attachment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField()
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[SealedHistory])
 
     class Meta:
         verbose_name = _("tài liệu")

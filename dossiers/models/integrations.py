@@ -6,6 +6,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from ..sealing import SealedHistory
 from .agencies import Agency
 from .audit import AppendOnly, DossierEvent
 from .catalogue import Procedure
@@ -92,6 +93,7 @@ class WebhookSubscription(models.Model):
     # Delivery progress is not a change of settings; the secret is kept out of the history,
     # which is append-only and would keep it after the subscription is deleted.
     history = HistoricalRecords(
+        bases=[SealedHistory],
         excluded_fields=[
             "cursor",
             "failing_since",

@@ -67,8 +67,10 @@ ACTION_SERVICES: dict[str, Callable[..., Dossier]] = {
     Action.RATE: dossier_rate,
     Action.NOTE: dossier_add_note,
 }
-assert set(ACTION_SERVICES) | {Action.INTAKE} == set(Action.values)
-assert all(sources_of(a) for a in ACTION_SERVICES)
+if set(ACTION_SERVICES) | {Action.INTAKE} != set(Action.values):
+    raise ImportError("every action needs exactly one service in ACTION_SERVICES")
+if not all(sources_of(a) for a in ACTION_SERVICES):
+    raise ImportError("every action service needs a source status in EDGES")
 
 __all__ = [
     "ACTION_SERVICES",

@@ -23,7 +23,8 @@ def next_dossier_code(agency: Agency, at: dt.datetime) -> str:
     table = DossierCodeSequence._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (agency_id, day, last) VALUES (%s, %s, 1) "
+            # The table name is the model's own; the values are parameters.
+            f"INSERT INTO {table} (agency_id, day, last) VALUES (%s, %s, 1) "  # nosec B608
             f"ON CONFLICT (agency_id, day) DO UPDATE SET last = {table}.last + 1 "
             "RETURNING last",
             [agency.pk, day],

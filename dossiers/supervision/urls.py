@@ -12,6 +12,7 @@ urlpatterns = [
     path("audit/", supervision.audit_log, name="audit"),
     path("access/", supervision.access_log, name="access"),
     path("integrity/", supervision.integrity, name="integrity"),
+    path("integrity/keys.pem", supervision.integrity_keys, name="integrity_keys"),
     path("integrations/", integrations.integrations, name="integrations"),
     path("integrations/<int:pk>/pause/", integrations.pause, name="integrations_pause"),
     path("integrations/<int:pk>/resume/", integrations.resume, name="integrations_resume"),

@@ -9,6 +9,7 @@ import datetime as dt
 from urllib.parse import urlencode
 
 from django.db.models import Q
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -362,3 +363,14 @@ def export_register(request, fmt):
     )
     name = f"so-theo-doi-{scope.date_from:%Y%m%d}-{scope.date_to:%Y%m%d}"
     return table_response(name, fmt, rows)
+
+
+@supervisor_required
+def integrity_keys(request):
+    """The public keys that verify every seal and anchor (docs/integrity.md), to verify
+    exports and the anchor file away from this server."""
+    from ..sealing import public_keys_pem
+
+    response = HttpResponse(public_keys_pem(), content_type="application/x-pem-file")
+    response["Content-Disposition"] = 'attachment; filename="onestop-audit-keys.pem"'
+    return response

@@ -3,6 +3,7 @@ broken event or entry if any."""
 
 from django.core.management.base import BaseCommand, CommandError
 
+from dossiers import anchors, integrity
 from dossiers.access import verify_access_log
 from dossiers.audit import verify_all, verify_digests
 from dossiers.models import AccessLogEntry, Dossier, DossierEvent
@@ -18,6 +19,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--all", action="store_true", help="report every broken chain, not only the first"
         )
+        parser.add_argument(
+            "--files", action="store_true", help="also re-hash every stored document and slip"
+        )
 
     def handle(self, *args, **options):
         problems = []
@@ -29,6 +33,20 @@ class Command(BaseCommand):
             problems.extend(verify_digests())
         if not problems or options["all"]:
             for problem in verify_access_log():
+                problems.append(problem)
+                if not options["all"]:
+                    break
+        later_checks = [
+            integrity.verify_history,
+            integrity.verify_stored_hashes,
+            anchors.verify_anchors,
+        ]
+        if options["files"]:
+            later_checks.append(integrity.verify_files)
+        for check in later_checks:
+            if problems and not options["all"]:
+                break
+            for problem in check():
                 problems.append(problem)
                 if not options["all"]:
                     break
