@@ -14,7 +14,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: run test lint install install-dev system-deps system-deps-test diagram openapi clean
+.PHONY: run test lint audit install install-dev system-deps system-deps-test diagram openapi clean
 
 # The web server and one background worker together: Ctrl-C stops both.
 run: install system-deps
@@ -27,6 +27,12 @@ run: install system-deps
 test: install-dev system-deps-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Static security checks: bandit over the code (clean, with each exception marked # nosec and
+# why), pip-audit over the locked dependencies.
+audit: install-dev
+	$(VENV)/bin/bandit -q -r onestop dossiers citizens -x '*/migrations/*'
+	bash .ci/dependency-audit
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -25,7 +25,8 @@ from dossiers.workflow import CLOCK_RUNNING_STATUSES, Role, Status
 from dossiers.worktime import WorkCalendar
 
 User = get_user_model()
-PASSWORD = "onestop-demo"  # nosec B105: the demo's published password (README)
+# The demo's published password (README) (bandit B105).
+PASSWORD = "onestop-demo"  # nosec B105
 
 CITIZENS = {
     "citizen": (
@@ -129,7 +130,8 @@ def seed_demo(*, dossiers: int = 300, seed: int = 2026, log=print) -> int:
         log("Demo dossiers already present; nothing more to do.")
         return 0
     builder = DemoBuilder(
-        rng=random.Random(seed),  # nosec B311: repeatable demo data, not a secret
+        # Repeatable demo data, not a secret (bandit B311).
+        rng=random.Random(seed),  # nosec B311
         communes=communes,
         procedures=procedures,
         people=people,
@@ -175,7 +177,8 @@ def _accounts(province, communes) -> dict:
             if commune_index is not None:
                 people["by_commune"][commune_index][role] = user
         people[username] = user
-    rng = random.Random(7)  # nosec B311: repeatable demo data, not a secret
+    # Repeatable demo data, not a secret (bandit B311).
+    rng = random.Random(7)  # nosec B311
     for number in range(1, 41):
         name = f"{rng.choice(SURNAMES)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}"
         user, created = User.objects.get_or_create(username=f"congdan{number:02d}")

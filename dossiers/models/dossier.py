@@ -188,7 +188,7 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
 
     history = HistoricalRecords(
         bases=[SealedHistory],
-        excluded_fields=["version", "event_seq", "audit_head", "search_text", "client_token"]
+        excluded_fields=["version", "event_seq", "audit_head", "search_text", "client_token"],
     )
     objects = DossierQuerySet.as_manager()
 
@@ -205,7 +205,8 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["applicant_user", "client_token"],
-                condition=~models.Q(client_token=""),  # nosec B106: not a password
+                # Not a password (bandit B106).
+                condition=~models.Q(client_token=""),  # nosec B106
                 name="unique_client_token",
             ),
             models.UniqueConstraint(

@@ -102,7 +102,7 @@ class WebhookSubscription(models.Model):
             "lease",
             "leased_until",
             "secret",
-        ]
+        ],
     )
 
     class Meta:
