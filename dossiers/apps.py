@@ -8,6 +8,7 @@ class DossiersConfig(AppConfig):
     verbose_name = _("Hồ sơ thủ tục hành chính")
 
     def ready(self):
+        from . import checks  # noqa: F401  (registers the system checks)
         from .groups import sync_role_groups
 
         post_migrate.connect(sync_role_groups, sender=self)

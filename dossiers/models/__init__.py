@@ -3,7 +3,13 @@ the migrations, which name `dossiers.models.new_lookup_key` and `attachment_path
 `dossiers.models`."""
 
 from .agencies import AGENCY_CODE_VALIDATOR, Agency, Membership
-from .audit import AccessLogEntry, AppendOnlyQuerySet, AuditDigest, DossierEvent
+from .audit import (
+    AccessLogEntry,
+    AppendOnlyQuerySet,
+    AuditDigest,
+    DossierEvent,
+    VerificationRun,
+)
 from .calendar import CalendarDay, TimeUnit
 from .catalogue import Channel, Procedure, ProcedureDocument, ProcedureField
 from .dossier import (
@@ -44,6 +50,7 @@ __all__ = [
     "SavedFilter",
     "Slip",
     "TimeUnit",
+    "VerificationRun",
     "WebhookSubscription",
     "attachment_path",
     "new_lookup_key",

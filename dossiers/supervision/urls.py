@@ -12,6 +12,7 @@ urlpatterns = [
     path("audit/", supervision.audit_log, name="audit"),
     path("access/", supervision.access_log, name="access"),
     path("integrity/", supervision.integrity, name="integrity"),
+    path("integrity/verify/", supervision.start_verification, name="integrity_verify"),
     path("integrations/", integrations.integrations, name="integrations"),
     path("integrations/<int:pk>/pause/", integrations.pause, name="integrations_pause"),
     path("integrations/<int:pk>/resume/", integrations.resume, name="integrations_resume"),
