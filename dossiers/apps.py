@@ -10,6 +10,7 @@ class DossiersConfig(AppConfig):
     def ready(self):
         from simple_history.signals import pre_create_historical_record
 
+        from . import checks  # noqa: F401  (registers the system checks)
         from .groups import sync_role_groups
         from .sealing import seal_history_row
 

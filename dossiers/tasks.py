@@ -1,8 +1,9 @@
 """Background jobs (Django's Tasks API, the django-tasks backport, database backend).
 
 Each job is defined beside its work (notify.send_email, slips.render_slip,
-integrations.webhooks.deliver_webhooks); this module holds the worker's housekeeping: the
-periodic sweep, the requeueing of dead workers' jobs and the backlog count.
+integrations.webhooks.deliver_webhooks, verification.run_verification); this module holds the
+worker's housekeeping: the periodic sweep, the requeueing of dead workers' jobs and the backlog
+count.
 
 A job is a row of the task table, enqueued inside the action's transaction, so it exists
 exactly when the action committed. Every job is idempotent, and a job that fails schedules its
@@ -31,6 +32,7 @@ from .integrations.webhooks import deliver_webhooks, fan_out
 from .models import OutgoingEmail
 from .notify import send_email
 from .slips import render_slip
+from .verification import run_verification
 
 # Every job, for whoever looks for them here.
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "fan_out",
     "render_slip",
     "requeue_stale",
+    "run_verification",
     "send_email",
     "sweep",
 ]

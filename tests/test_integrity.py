@@ -13,6 +13,7 @@ from dossiers.audit import event_hash, record_digest, verify_digests, verify_dos
 from dossiers.models import AuditDigest, Dossier, DossierEvent
 
 from .conftest import tamper, vn
+from .worker import run_jobs
 
 HISTORY = Dossier.history.model._meta.db_table
 
@@ -116,7 +117,10 @@ def test_the_daily_digest_exposes_a_recomputed_rewrite(make_dossier, client, sup
     with pytest.raises(CommandError, match="seal: signature does not match"):
         call_command("verify_audit")
     client.force_login(supervisor)
-    assert "KHÔNG khớp" in client.get("/supervision/integrity/").content.decode()
+    client.post("/supervision/integrity/verify/")
+    run_jobs()
+    page = client.get("/supervision/integrity/").content.decode()
+    assert "Phát hiện sai lệch" in page and "digest of 02/03/2026" in page
 
 
 def test_later_events_do_not_change_a_past_digest(make_dossier, reception):

@@ -3,7 +3,14 @@ the migrations, which name `dossiers.models.new_lookup_key` and `attachment_path
 `dossiers.models`."""
 
 from .agencies import AGENCY_CODE_VALIDATOR, Agency, Membership
-from .audit import AccessLogEntry, AppendOnlyQuerySet, AuditAnchor, AuditDigest, DossierEvent
+from .audit import (
+    AccessLogEntry,
+    AppendOnlyQuerySet,
+    AuditAnchor,
+    AuditDigest,
+    DossierEvent,
+    VerificationRun,
+)
 from .calendar import CalendarDay, TimeUnit
 from .catalogue import Channel, Procedure, ProcedureDocument, ProcedureField
 from .dossier import (
@@ -45,6 +52,7 @@ __all__ = [
     "SavedFilter",
     "Slip",
     "TimeUnit",
+    "VerificationRun",
     "WebhookSubscription",
     "attachment_path",
     "new_lookup_key",

@@ -180,3 +180,60 @@ class AuditAnchor(AppendOnly):
 
     def __str__(self):
         return f"#{self.seq} {self.window_end:%d/%m/%Y %H:%M} {self.hash[:16]}"
+
+
+class VerificationRun(models.Model):
+    """One verification of the whole trail (verification.verify_everything): asked for on the
+    integrity page (run by the worker) or made by `manage.py verify_audit`, and what it found.
+    Written when asked for and when it starts and ends; never edited afterwards."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Đang chờ")
+        RUNNING = "running", _("Đang kiểm tra")
+        OK = "ok", _("Toàn vẹn")
+        FAILED = "failed", _("Phát hiện sai lệch")
+        ERROR = "error", _("Lỗi khi kiểm tra")
+
+    class Via(models.TextChoices):
+        PAGE = "page", _("Trang toàn vẹn")
+        COMMAND = "command", _("Lệnh verify_audit")
+
+    MAX_PROBLEMS = 200  # problems kept; `problem_count` says how many there were
+
+    # None: the command line or a schedule.
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    via = models.CharField(_("yêu cầu từ"), max_length=16, choices=Via.choices)
+    files = models.BooleanField(_("kiểm tra cả tệp"), default=False)
+    requested_at = models.DateTimeField(_("yêu cầu lúc"))
+    started_at = models.DateTimeField(_("bắt đầu lúc"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("kết thúc lúc"), null=True, blank=True)
+    status = models.CharField(_("kết quả"), max_length=16, choices=Status.choices)
+    problems = models.JSONField(_("sai lệch"), default=list, blank=True)
+    problem_count = models.PositiveIntegerField(_("số sai lệch"), default=0)
+    counts = models.JSONField(_("đã kiểm tra"), default=dict, blank=True)
+    error = models.TextField(_("lỗi"), blank=True)
+    # True while queued or running, None afterwards: the unique constraint lets only one run
+    # wait or run at a time, whoever asks and on every database.
+    active = models.BooleanField(null=True, default=True, editable=False)
+
+    class Meta:
+        verbose_name = _("lần kiểm tra toàn vẹn")
+        verbose_name_plural = _("các lần kiểm tra toàn vẹn")
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["active"], name="one_active_verification_run")
+        ]
+        indexes = [models.Index(fields=["-requested_at", "-id"], name="verification_run_recent")]
+
+    def __str__(self):
+        return f"#{self.pk} {self.status} {self.requested_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.OK, self.Status.FAILED, self.Status.ERROR)
+
+    @property
+    def problems_left_out(self) -> int:
+        return max(0, self.problem_count - len(self.problems))

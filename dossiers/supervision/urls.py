@@ -13,6 +13,7 @@ urlpatterns = [
     path("access/", supervision.access_log, name="access"),
     path("integrity/", supervision.integrity, name="integrity"),
     path("integrity/keys.pem", supervision.integrity_keys, name="integrity_keys"),
+    path("integrity/verify/", supervision.start_verification, name="integrity_verify"),
     path("integrations/", integrations.integrations, name="integrations"),
     path("integrations/<int:pk>/pause/", integrations.pause, name="integrations_pause"),
     path("integrations/<int:pk>/resume/", integrations.resume, name="integrations_resume"),

@@ -1,22 +1,25 @@
 """Supervisors' pages (/supervision/): indicators with drill-down, a dossier's full audit trail,
-the global audit log, the log of reads of personal data and exports. Read-only: nothing here
-changes a dossier (opening a trail only adds its read to the access log), and supervisors have
-no office access."""
+the global audit log, the log of reads of personal data, exports and the trail's integrity.
+Read-only: nothing here changes a dossier (opening a trail only adds its read to the access log;
+starting a verification run asks the worker to read the whole trail), and supervisors have no
+office access."""
 
 from __future__ import annotations
 
 import datetime as dt
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.db.models import Q
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST, require_safe
 
 from onestop.web import role_required, table_response
 
-from .. import access, clock, exports, indicators, queries
+from .. import access, clock, exports, indicators, queries, verification
 from ..audit import verify_dossier
 from ..formatting import vn_datetime
 from ..models import Agency, Attachment, ClockPause, Dossier, DossierEvent, Procedure
@@ -179,16 +182,49 @@ def dossier_trail(request, pk):
 
 
 @supervisor_required
+@require_safe
 def integrity(request):
-    """The stored daily digests, each recomputed now: a mismatch means past events changed."""
-    from ..audit import day_end, heads_digest
+    """The latest verification runs and the stored daily digests, as stored: verifying is the
+    worker's job (start_verification), never this page's."""
     from ..models import AuditDigest
 
-    digests = []
-    for stored in AuditDigest.objects.order_by("-day")[:31]:
-        now_digest, _count = heads_digest(day_end(stored.day))
-        digests.append({"stored": stored, "ok": now_digest == stored.digest, "now": now_digest})
-    return render(request, "supervision/integrity.html", {"digests": digests})
+    runs = verification.recent_runs()
+    latest = next((run for run in runs if run.finished), None)
+    return render(
+        request,
+        "supervision/integrity.html",
+        {
+            "runs": runs,
+            "latest": latest,
+            "latest_counts": [
+                (verification.COUNT_LABELS.get(what, what), n)
+                for what, n in (latest.counts.items() if latest else [])
+            ],
+            "active": next((run for run in runs if run.active), None),
+            "digests": AuditDigest.objects.order_by("-day")[:31],
+        },
+    )
+
+
+@supervisor_required
+@require_POST
+def start_verification(request):
+    """Ask the worker to verify the whole trail (reading only); a run already waiting or
+    running is not doubled."""
+    run, created = verification.request_run(request.user)
+    if created:
+        messages.success(
+            request,
+            _("Đã yêu cầu kiểm tra toàn vẹn (lần #%(id)s): tải lại trang để xem kết quả.")
+            % {"id": run.pk},
+        )
+    else:
+        messages.info(
+            request,
+            _("Lần kiểm tra #%(id)s đang chờ hoặc đang chạy: không cần yêu cầu thêm.")
+            % {"id": run.pk},
+        )
+    return redirect("supervision:integrity")
 
 
 # --- the global audit log ------------------------------------------------------------------------

@@ -1,18 +1,15 @@
-"""Walk every dossier's audit hash chain and the access log's chain; exit 1 naming the first
-broken event or entry if any."""
+"""Verify the whole audit trail (verification.verify_everything); exit 1 naming the first
+problem if any. The result is kept among the integrity page's runs unless --no-record."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from dossiers import anchors, integrity
-from dossiers.access import verify_access_log
-from dossiers.audit import verify_all, verify_digests
-from dossiers.models import AccessLogEntry, Dossier, DossierEvent
+from dossiers.verification import record_report, verify_everything
 
 
 class Command(BaseCommand):
     help = (
-        "Verify the audit hash chain of every dossier and the access log's chain; exits "
-        "non-zero on the first break."
+        "Verify the whole audit trail (chains, seals, history rows, current rows, anchors, "
+        "digests; stored files with --files); exits non-zero on the first break."
     )
 
     def add_arguments(self, parser):
@@ -20,46 +17,31 @@ class Command(BaseCommand):
             "--all", action="store_true", help="report every broken chain, not only the first"
         )
         parser.add_argument(
-            "--files", action="store_true", help="also re-hash every stored document and slip"
+            "--files", action="store_true", help="also re-hash every stored file (slower)"
+        )
+        parser.add_argument(
+            "--no-record",
+            action="store_true",
+            help="do not keep the result among the verification runs of the integrity page",
         )
 
     def handle(self, *args, **options):
-        problems = []
-        for problem in verify_all():
-            problems.append(problem)
-            if not options["all"]:
-                break
-        if not problems or options["all"]:
-            problems.extend(verify_digests())
-        if not problems or options["all"]:
-            for problem in verify_access_log():
-                problems.append(problem)
-                if not options["all"]:
-                    break
-        later_checks = [
-            integrity.verify_history,
-            integrity.verify_stored_hashes,
-            anchors.verify_anchors,
-        ]
-        if options["files"]:
-            later_checks.append(integrity.verify_files)
-        for check in later_checks:
-            if problems and not options["all"]:
-                break
-            for problem in check():
-                problems.append(problem)
-                if not options["all"]:
-                    break
-        if problems:
-            for problem in problems:
+        report = verify_everything(files=options["files"], report_all=options["all"])
+        if not options["no_record"]:
+            record_report(report, files=options["files"])
+        if report.problems:
+            for problem in report.problems:
                 self.stderr.write(f"BROKEN: {problem}")
             raise CommandError(
-                f"audit trail verification failed: first broken event: {problems[0]}"
+                f"audit trail verification failed: first broken event: {report.problems[0]}"
             )
+        counts = report.counts
         self.stdout.write(
             self.style.SUCCESS(
-                f"OK: {Dossier.objects.count()} dossiers, {DossierEvent.objects.count()} events, "
-                f"{AccessLogEntry.objects.count()} access log entries, every hash chain and "
-                "stored daily digest verifies."
+                f"OK: {counts.get('dossiers', 0)} dossiers, {counts.get('events', 0)} events, "
+                f"{counts.get('access_log_entries', 0)} access log entries, "
+                f"{counts.get('history_rows', 0)} history rows, "
+                f"{counts.get('anchors', 0)} anchors: "
+                "every chain, seal, current row and anchor verifies."
             )
         )

@@ -1,0 +1,74 @@
+"""System checks (`manage.py check`) about how the application reaches its database.
+
+The append-only tables rely on triggers (migrations 0002, 0010, 0012, 0014, 0018); a role that
+may bypass them defeats them: a superuser (who may disable any trigger or skip them all with
+`session_replication_role`), a role with REPLICATION (made for replicas, which skip triggers),
+a role with BYPASSRLS. The application's role should own nothing and hold only DML rights
+(docs/deployment.md).
+"""
+
+from __future__ import annotations
+
+from django.core import checks
+from django.db import DatabaseError, connections
+
+ROLE_QUERY = """
+SELECT rolname, rolsuper, rolreplication, rolbypassrls FROM pg_roles
+WHERE rolname IN (current_user, session_user)
+"""
+
+
+def role_warnings(alias: str, roles: list[tuple[str, bool, bool, bool]]) -> list[checks.Warning]:
+    """Warnings for the rows of ROLE_QUERY: one per role and dangerous attribute."""
+    found = []
+    for name, superuser, replication, bypassrls in roles:
+        attributes = [
+            label
+            for label, present in (
+                ("SUPERUSER", superuser),
+                ("REPLICATION", replication),
+                ("BYPASSRLS", bypassrls),
+            )
+            if present
+        ]
+        if attributes:
+            found.append(
+                checks.Warning(
+                    f"The database role {name!r} of the {alias!r} database has "
+                    f"{', '.join(attributes)}: it can get past the append-only audit tables' "
+                    "triggers.",
+                    hint=(
+                        "Connect the application with a role that is neither superuser nor "
+                        "replication (nor BYPASSRLS), owns no table and has only SELECT, INSERT, "
+                        "UPDATE, DELETE; run migrations with the owner role. See "
+                        "docs/deployment.md."
+                    ),
+                    id="onestop.W001",
+                )
+            )
+    return found
+
+
+def database_role(connection) -> list[tuple[str, bool, bool, bool]]:
+    with connection.cursor() as cursor:
+        cursor.execute(ROLE_QUERY)
+        return [tuple(row) for row in cursor.fetchall()]
+
+
+@checks.register(checks.Tags.database, checks.Tags.security)
+def check_database_role(app_configs=None, databases=None, **kwargs):
+    """onestop.W001: the application's PostgreSQL role may bypass the append-only triggers.
+
+    Runs on `manage.py check` (the default database) and whenever Django checks databases; a
+    database that cannot be reached is left to the commands that need it."""
+    problems = []
+    for alias in databases if databases is not None else ["default"]:
+        connection = connections[alias]
+        if connection.vendor != "postgresql":
+            continue
+        try:
+            roles = database_role(connection)
+        except DatabaseError:
+            continue
+        problems.extend(role_warnings(alias, roles))
+    return problems
