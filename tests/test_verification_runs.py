@@ -10,6 +10,7 @@ from django.utils import timezone
 from dossiers import verification
 from dossiers.audit import record_digest
 from dossiers.models import AuditDigest, DossierEvent, VerificationRun
+from dossiers.sealing import sealed_history_models
 from dossiers.verification import request_run, run_verification, verify_everything
 from dossiers.workflow import Status
 
@@ -41,8 +42,18 @@ def test_a_sound_trail_verifies_and_is_counted(make_dossier):
         "events": dossier.events.count(),
         "digests": 1,
         "access_log_entries": 0,
+        "history_rows": sum(m.objects.count() for m in sealed_history_models()),
+        "anchors": 0,
     }
-    assert progress == ["check_chains", "check_digests", "check_access_log"]
+    assert progress == [
+        "check_chains",
+        "check_digests",
+        "check_access_log",
+        "check_history",
+        "check_stored_hashes",
+        "check_anchors",
+        "check_files",
+    ]
     assert report.started_at <= report.finished_at
 
 
