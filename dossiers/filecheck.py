@@ -275,23 +275,30 @@ def _check_pdf_dictionary(dictionary: DictionaryObject) -> None:
         raise _scripted()
     if keys & _EMBED_KEYS:
         raise _embedding()
-    action = _value(dictionary, "/S")
+    _check_action(_value(dictionary, "/S"))
     kind = _value(dictionary, "/Type"), _value(dictionary, "/Subtype")
-    if isinstance(action, NameObject):
-        if action in _SCRIPT_ACTIONS:
-            raise _scripted()
-        if action in _LAUNCH_ACTIONS:
-            raise _launching()
-        if action in _EMBED_ACTIONS:
-            raise _embedding()
     if any(isinstance(k, NameObject) and k in _EMBED_TYPES for k in kind):
         raise _embedding()
     uri = _value(dictionary, "/URI")
     if uri is not None and _SCRIPT_URI.match(str(uri)):
         raise _scripted()
     opened = _value(dictionary, "/OpenAction")
-    if isinstance(opened, DictionaryObject) and _value(opened, "/S") not in (None, "/GoTo"):
-        raise _scripted()  # opening the file may only go to a page
+    if isinstance(opened, DictionaryObject):  # opening the file may only go to a page
+        action = _value(opened, "/S")
+        _check_action(action)
+        if action != "/GoTo":
+            raise _scripted()
+
+
+def _check_action(action) -> None:
+    if not isinstance(action, NameObject):
+        return
+    if action in _SCRIPT_ACTIONS:
+        raise _scripted()
+    if action in _LAUNCH_ACTIONS:
+        raise _launching()
+    if action in _EMBED_ACTIONS:
+        raise _embedding()
 
 
 def _value(dictionary: DictionaryObject, key: str):
