@@ -532,3 +532,35 @@ def test_office_previews_inline_only_a_checked_type(client, make_dossier, recept
 )
 def test_download_names_end_in_the_checked_extension(name, content_type, served):
     assert filecheck.download_name(name, content_type, "tai-lieu-1") == served
+
+
+# --- documents on file ------------------------------------------------------------------------
+
+
+def test_a_document_on_file_is_checked_again_when_reused(citizen, make_dossier, draft, document):
+    earlier = make_dossier(Status.RETURNED)
+    on_file = earlier.attachments.filter(purpose=Attachment.Purpose.APPLICATION).first()
+    shared = services.attachment_reuse(
+        actor=actor(citizen), dossier=draft, source=on_file, document=document
+    )
+    assert (shared.file.name, shared.sha256) == (on_file.file.name, on_file.sha256)  # a PDF: same
+    shared.delete()
+    # A file stored before uploads were checked: the polyglot is not attached again.
+    with on_file.file.open("wb") as stored:
+        stored.write(POLYGLOT)
+    with pytest.raises(ValidationFailed) as refused:
+        services.attachment_reuse(
+            actor=actor(citizen), dossier=draft, source=on_file, document=document
+        )
+    assert "HTML" in refused.value.fields["file"][0]
+    # A photo with its location: attached again as the clean re-encoding, in a file of its own.
+    with on_file.file.open("wb") as stored:
+        stored.write(jpeg_with_gps())
+    copy = services.attachment_reuse(
+        actor=actor(citizen), dossier=draft, source=on_file, document=document
+    )
+    stored = copy.file.read()
+    assert copy.file.name != on_file.file.name and copy.content_type == "image/jpeg"
+    assert copy.sha256 == hashlib.sha256(stored).hexdigest() and copy.size == len(stored)
+    with Image.open(io.BytesIO(stored)) as image:
+        assert not image.getexif()
