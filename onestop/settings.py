@@ -266,6 +266,11 @@ TASKS = {
 # put back in the queue (jobs are idempotent, delivery is at least once).
 ONESTOP_STALE_JOB_SECONDS = int(os.environ.get("ONESTOP_STALE_JOB_SECONDS", "600"))
 
+# Uploaded images (dossiers/filecheck.py) are decoded and re-encoded; one larger than this many
+# pixels (width × height) is refused before it is decoded (a 50-megapixel photo is ~200 MB in
+# memory).
+ONESTOP_MAX_IMAGE_PIXELS = int(os.environ.get("ONESTOP_MAX_IMAGE_PIXELS", "50000000"))
+
 # Webhooks: targets in private, loopback or link-local ranges are refused unless listed here
 # (CIDR networks, comma-separated), e.g. a provincial platform on the internal network.
 ONESTOP_WEBHOOK_ALLOWED_NETWORKS = env_list("ONESTOP_WEBHOOK_ALLOWED_NETWORKS")

@@ -1,9 +1,11 @@
 """Uploads are checked by content (not by name), size and count, hashed, and scoped."""
 
 import hashlib
+import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
 
 from dossiers import services
 from dossiers.demo.scenarios import MINIMAL_PDF, new_draft, pdf_upload
@@ -13,7 +15,14 @@ from dossiers.workflow import Status
 
 from .conftest import actor
 
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000")
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (4, 3), "white").save(out, "PNG")
+    return out.getvalue()
+
+
+PNG = _png()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from dossiers import clock, services, slips
+from dossiers import clock, filecheck, services, slips
 from dossiers.errors import ChangedMeanwhile, DomainError, ValidationFailed
 from dossiers.models import Attachment, Channel, Dossier, Procedure, ProcedureDocument, Slip
 from dossiers.permissions import available_actions, result_visible_to_applicant, visible_dossiers
@@ -401,11 +401,14 @@ def attachment_download(request, pk, attachment_id):
     attachment = get_object_or_404(dossier.attachments.exclude(file=""), pk=attachment_id)
     if attachment.purpose == Attachment.Purpose.RESULT and not result_visible_to_applicant(dossier):
         raise Http404()
-    return FileResponse(
+    content_type, _inline = filecheck.served_type(attachment.content_type)
+    return FileResponse(  # nosniff: SecurityMiddleware (SECURE_CONTENT_TYPE_NOSNIFF)
         attachment.file.open("rb"),
         as_attachment=True,
-        filename=attachment.original_name or f"tai-lieu-{attachment.pk}",
-        content_type=attachment.content_type or "application/octet-stream",
+        filename=filecheck.download_name(
+            attachment.original_name, content_type, f"tai-lieu-{attachment.pk}"
+        ),
+        content_type=content_type,
     )
 
 

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from onestop.forms import procedure_form_field
 from onestop.web import answer_domain_error, forbidden, role_required, table_response
 
-from .. import access, clock, exports, services, slips
+from .. import access, clock, exports, filecheck, services, slips
 from ..errors import DomainError, ValidationFailed
 from ..models import Agency, Attachment, Dossier, Procedure, ProcedureDocument, SavedFilter
 from ..permissions import (
@@ -310,16 +310,16 @@ def attachment_download(request, pk, attachment_id):
         purpose=access.Purpose.PROCESSING,
         what=access.What.FILE,
     )
-    inline = request.GET.get("preview") == "1" and attachment.content_type in (
-        "application/pdf",
-        "image/png",
-        "image/jpeg",
-    )
+    # Inline only for a checked PDF or image (dossiers/filecheck.py); nosniff comes from
+    # SecurityMiddleware (SECURE_CONTENT_TYPE_NOSNIFF).
+    content_type, may_inline = filecheck.served_type(attachment.content_type)
     return FileResponse(
         attachment.file.open("rb"),
-        as_attachment=not inline,
-        filename=attachment.original_name or f"tai-lieu-{attachment.pk}",
-        content_type=attachment.content_type or "application/octet-stream",
+        as_attachment=not (may_inline and request.GET.get("preview") == "1"),
+        filename=filecheck.download_name(
+            attachment.original_name, content_type, f"tai-lieu-{attachment.pk}"
+        ),
+        content_type=content_type,
     )
 
 
@@ -382,6 +382,20 @@ def intake(request, code):
     seen = [d.pk for d in documents if request.POST.get(f"seen_{d.pk}")]
     if not (applicant_form.is_valid() and answers_form.is_valid()):
         return render(request, "office/intake.html", context, status=400)
+    # Every file is checked before anything is written: a refused file leaves no dossier and no
+    # stored file behind, and all refusals are reported at once.
+    checked, problems = {}, []
+    for document in documents:
+        upload = request.FILES.get(f"doc_{document.pk}")
+        if upload:
+            try:
+                checked[document.pk] = services.check_upload(upload, document.allowed_types)
+            except ValidationFailed as error:
+                problems += [f"{document.name}: {p}" for ps in error.fields.values() for p in ps]
+    if problems:
+        context["errors"] = problems
+        messages.error(request, _("Một số tệp không được chấp nhận; vui lòng xem bên dưới."))
+        return render(request, "office/intake.html", context, status=400)
     actor = Actor.from_request(request)
     answers = {k.removeprefix("f_"): _plain(v) for k, v in answers_form.cleaned_data.items()}
     try:
@@ -396,10 +410,9 @@ def intake(request, code):
                 channel=applicant_form.cleaned_data["channel"],
             )
             for document in documents:
-                upload = request.FILES.get(f"doc_{document.pk}")
-                if upload:
+                if document.pk in checked:
                     services.attachment_add(
-                        actor=actor, dossier=dossier, upload=upload, document=document
+                        actor=actor, dossier=dossier, upload=checked[document.pk], document=document
                     )
     except ValidationFailed as error:
         for field, problems in error.fields.items():

@@ -15,8 +15,8 @@ from .attachments import (
     attachment_add,
     attachment_detach,
     attachment_reuse,
+    check_upload,
     documents_on_file,
-    sniff_upload,
 )
 from .base import Actor
 from .codes import next_dossier_code
@@ -79,10 +79,10 @@ __all__ = [
     "attachment_add",
     "attachment_detach",
     "attachment_reuse",
+    "check_upload",
     "documents_on_file",
     "clean_applicant",
     "next_dossier_code",
-    "sniff_upload",
     "validate_form_data",
     *(service.__name__ for service in ACTION_SERVICES.values()),
     "dossier_create_draft",

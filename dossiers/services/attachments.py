@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 
-import filetype
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from .. import clock
+from .. import clock, filecheck
 from ..errors import NotFound, ValidationFailed
+from ..filecheck import DEFAULT_ALLOWED_TYPES, CheckedFile
 from ..models import Attachment, Dossier, ProcedureDocument
 from ..permissions import (
     ATTACH_ACTIONS,
@@ -23,10 +23,6 @@ from ..permissions import (
 )
 from .base import Actor, lock_dossier
 
-DEFAULT_ALLOWED_TYPES = ("pdf", "jpg", "png")
-# What a document's allowed type names accept, by sniffed extension.
-TYPE_ALIASES = {"jpg": {"jpg", "jpeg"}, "jpeg": {"jpg", "jpeg"}}
-
 
 def _limits() -> tuple[int, int, int]:
     return (
@@ -36,33 +32,21 @@ def _limits() -> tuple[int, int, int]:
     )
 
 
-def _accepted(allowed: Iterable[str]) -> tuple[set[str], set[str]]:
-    """(the document's allowed type names, the sniffed extensions they accept)."""
-    names = {a.lower() for a in allowed} or set(DEFAULT_ALLOWED_TYPES)
-    return names, set().union(*(TYPE_ALIASES.get(name, {name}) for name in names))
-
-
-def _wrong_type(names: set[str]) -> ValidationFailed:
-    return ValidationFailed(
-        fields={
-            "file": [
-                _("Tệp không đúng định dạng cho phép (%(types)s).")
-                % {"types": ", ".join(sorted(names)).upper()}
-            ]
-        }
-    )
-
-
-def sniff_upload(upload, allowed: Iterable[str]) -> tuple[str, str]:
-    """(extension, content type) from the file's bytes, refusing types not in `allowed`."""
-    upload.seek(0)
-    head = upload.read(8192)
-    upload.seek(0)
-    kind = filetype.guess(head)
-    names, accepted = _accepted(allowed)
-    if kind is None or kind.extension not in accepted:
-        raise _wrong_type(names)
-    return kind.extension, kind.mime
+def check_upload(upload, allowed: Iterable[str] = DEFAULT_ALLOWED_TYPES) -> CheckedFile:
+    """The file's size, then its content (dossiers/filecheck.py): what would be stored. A
+    caller storing several files in one transaction checks them all first, then hands the
+    checked files to `attachment_add` (no file is written for a transaction that rolls back)."""
+    max_file = _limits()[0]
+    if isinstance(upload, CheckedFile):
+        names, accepted = filecheck.accepted_extensions(allowed)
+        if upload.extension not in accepted:
+            raise filecheck.wrong_type(names)
+        return upload
+    if upload.size > max_file:
+        raise ValidationFailed(
+            fields={"file": [_("Tệp vượt quá %(mb)d MB.") % {"mb": max_file // (1024 * 1024)}]}
+        )
+    return filecheck.check_upload(upload, allowed)
 
 
 def attachment_add(
@@ -73,7 +57,8 @@ def attachment_add(
     purpose: str = Attachment.Purpose.APPLICATION,
     document: ProcedureDocument | None = None,
 ) -> Attachment:
-    """Store an uploaded file for a dossier after checking its content, size and count."""
+    """Store an uploaded file (or a file `check_upload` passed) for a dossier after checking its
+    content, size and count."""
     authorize_attach_role(actor.user, dossier, purpose)
     if purpose not in Attachment.Purpose.values:
         raise ValidationFailed(fields={"purpose": [_("Mục đích không hợp lệ.")]})
@@ -81,18 +66,10 @@ def attachment_add(
         raise ValidationFailed(fields={"document_type": [_("Giấy tờ không thuộc thủ tục này.")]})
     if purpose != Attachment.Purpose.RESULT and document is None:
         raise ValidationFailed(fields={"document_type": [_("Vui lòng chọn loại giấy tờ.")]})
-    max_file, max_total, max_count = _limits()
-    if upload.size > max_file:
-        raise ValidationFailed(
-            fields={"file": [_("Tệp vượt quá %(mb)d MB.") % {"mb": max_file // (1024 * 1024)}]}
-        )
-    _ext, content_type = sniff_upload(
-        upload, document.allowed_types if document else DEFAULT_ALLOWED_TYPES
-    )
-    digest = hashlib.sha256()
-    for chunk in upload.chunks():
-        digest.update(chunk)
-    upload.seek(0)
+    _max_file, max_total, max_count = _limits()
+    # Checked before the lock is taken; what is stored (and hashed) is the checked content: a
+    # PDF as it came, an image re-encoded without its metadata.
+    checked = check_upload(upload, document.allowed_types if document else DEFAULT_ALLOWED_TYPES)
 
     with transaction.atomic():
         locked = lock_dossier(dossier.pk, actor.user)
@@ -103,7 +80,7 @@ def attachment_add(
                 fields={"file": [_("Hồ sơ đã có tối đa %(n)d tệp.") % {"n": max_count}]}
             )
         total = sum(existing.values_list("size", flat=True))
-        if total + upload.size > max_total:
+        if total + checked.size > max_total:
             raise ValidationFailed(
                 fields={
                     "file": [
@@ -116,14 +93,14 @@ def attachment_add(
             dossier=locked,
             document=document,
             purpose=purpose,
-            original_name=(getattr(upload, "name", "") or "")[:255],
-            size=upload.size,
-            sha256=digest.hexdigest(),
-            content_type=content_type,
+            original_name=checked.name[:255],
+            size=checked.size,
+            sha256=checked.sha256,
+            content_type=checked.content_type,
             uploaded_by=actor.user,
             created_at=clock.now(),
         )
-        attachment.file.save(attachment.original_name or "file", upload, save=False)
+        attachment.file.save("file", ContentFile(checked.content), save=False)
         try:
             attachment._history_user = actor.user
             attachment.save()
@@ -164,10 +141,17 @@ def attachment_reuse(
         raise NotFound()
     if document.procedure_id != dossier.procedure_id:
         raise ValidationFailed(fields={"document_type": [_("Giấy tờ không thuộc thủ tục này.")]})
-    names, accepted = _accepted(document.allowed_types)
-    kind = filetype.get_type(mime=source.content_type)
-    if kind is None or kind.extension not in accepted:
-        raise _wrong_type(names)
+    # The stored file passes today's check for this document, like a new upload would (it may
+    # predate the check). A PDF comes out unchanged and the stored file is shared; an image
+    # whose re-encoding differs is stored again, re-encoded.
+    try:
+        with source.file.open("rb") as stored:
+            data = stored.read()
+    except OSError:
+        raise ValidationFailed(
+            fields={"file": [_("Không đọc được tài liệu đã lưu; vui lòng tải tệp lên lại.")]}
+        ) from None
+    checked = filecheck.check_bytes(data, document.allowed_types)
     with transaction.atomic():
         locked = lock_dossier(dossier.pk, actor.user)
         authorize(actor.user, locked, ATTACH_ACTIONS[purpose])
@@ -177,14 +161,21 @@ def attachment_reuse(
             purpose=purpose,
             file=source.file.name,
             original_name=source.original_name,
-            size=source.size,
-            sha256=source.sha256,
-            content_type=source.content_type,
+            size=checked.size,
+            sha256=checked.sha256,
+            content_type=checked.content_type,
             uploaded_by=actor.user,
             created_at=clock.now(),
         )
+        if checked.content != data:
+            copy.file.save("file", ContentFile(checked.content), save=False)
         copy._history_user = actor.user
-        copy.save()
+        try:
+            copy.save()
+        except Exception:
+            if copy.file.name != source.file.name:
+                copy.file.delete(save=False)
+            raise
     return copy
 
 
