@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django_fsm",
     "django_tasks",
     "django_tasks_db",
+    "csp",
     "dossiers",
     "citizens",
 ]
@@ -57,6 +58,8 @@ MIDDLEWARE = [
     # First: every later reader of REMOTE_ADDR gets the client, not the proxy (onestop/net.py).
     "onestop.net.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # The Content-Security-Policy header on every response (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "onestop.middleware.ChosenLanguageMiddleware",
@@ -184,6 +187,25 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 
+# Content-Security-Policy (django-csp 4): scripts, styles and everything else from this site
+# only, no inline <script>, <style> or style="" (tests/test_csp.py scans the templates), no
+# eval, no plugins, no <base>, no framing, forms post here only. Images may also be data: URIs
+# (the favicon; the QR codes are only in the PDF slips). The Swagger UI page needs nothing more
+# (dossiers/api/docs.py); DRF's browsable API pages alone allow inline styles, not scripts
+# (dossiers/api/renderers.py). Django's DEBUG pages (404, 500, with DEBUG=1) get no header.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -191,6 +213,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # DRF's two defaults; the browsable one allows DRF's inline styles on its pages only (CSP).
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "dossiers.api.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_PAGINATION_CLASS": "dossiers.api.pagination.ByIdCursor",
     "EXCEPTION_HANDLER": "dossiers.api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [

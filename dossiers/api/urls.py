@@ -1,8 +1,8 @@
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
-from . import feed, intake, views, webhooks
+from . import docs, feed, intake, views, webhooks
 
 router = SimpleRouter(trailing_slash=True)
 router.register("procedures", views.ProcedureViewSet, basename="procedure")
@@ -14,7 +14,7 @@ urlpatterns = [
     path("lookup/", views.LookupView.as_view(), name="api-lookup"),
     path("indicators/", views.IndicatorsView.as_view(), name="api-indicators"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs/", docs.SwaggerDocsView.as_view(url_name="api-schema"), name="api-docs"),
     path(
         "dossiers/<str:ref>/slips/<str:kind>.pdf",
         views.DossierViewSet.as_view({"get": "slips"}),
