@@ -186,7 +186,7 @@ def dossier_trail(request, pk):
 def integrity(request):
     """The latest verification runs and the stored daily digests, as stored: verifying is the
     worker's job (start_verification), never this page's."""
-    from ..models import AuditDigest
+    from ..models import AuditAnchor, AuditDigest
 
     runs = verification.recent_runs()
     latest = next((run for run in runs if run.finished), None)
@@ -202,6 +202,7 @@ def integrity(request):
             ],
             "active": next((run for run in runs if run.active), None),
             "digests": AuditDigest.objects.order_by("-day")[:31],
+            "last_anchor": AuditAnchor.objects.order_by("-seq").first(),
         },
     )
 
