@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import quote
 
+from axes.backends import AxesStandaloneBackend
 from django.conf import settings
 from django.contrib import messages
-from axes.backends import AxesStandaloneBackend
 from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in
 from django.contrib.auth.views import redirect_to_login

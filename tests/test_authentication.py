@@ -139,9 +139,7 @@ def test_staff_without_a_device_enrol_after_the_password(reception):
     client = Client()
     assert web_login(client, "reception").status_code == 302
     office = client.get("/office/")
-    assert office.status_code == 302 and office["Location"].startswith(
-        "/accounts/security/enrol/"
-    )
+    assert office.status_code == 302 and office["Location"].startswith("/accounts/security/enrol/")
     page = client.get(office["Location"])
     assert page.status_code == 200
     html = page.content.decode()
