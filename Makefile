@@ -14,7 +14,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: run test lint audit install install-dev system-deps system-deps-test diagram openapi clean
+.PHONY: run otp test lint audit install install-dev system-deps system-deps-test diagram openapi clean
 
 # The web server and one background worker together: Ctrl-C stops both.
 run: install system-deps
@@ -23,6 +23,13 @@ run: install system-deps
 	@bash -c 'DEBUG=1 $(PY) manage.py run_worker & worker=$$!; \
 	  trap "kill $$worker 2>/dev/null; wait $$worker 2>/dev/null" EXIT; \
 	  DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)'
+
+# The current code of the demo staff's authenticator (the published demo key of
+# dossiers/demo/seeding.py): type it after the password when logging in as a demo official.
+otp:
+	@$(PY) -c "import re, pathlib; from django_otp.oath import totp; \
+	  k = re.search(r'DEMO_TOTP_KEY = \"(\w+)\"', pathlib.Path('dossiers/demo/seeding.py').read_text())[1]; \
+	  print(f'{totp(bytes.fromhex(k)):06d}')"
 
 test: install-dev system-deps-test
 	$(VENV)/bin/ruff check .

@@ -28,7 +28,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password-reset/",
-        auth_views.PasswordResetView.as_view(
+        accounts.ThrottledPasswordResetView.as_view(
             success_url=reverse_lazy("citizens:password_reset_done"),
             email_template_name="registration/password_reset_email.txt",
         ),

@@ -451,3 +451,14 @@ def result_visible_q(dossier_path: str = "") -> Q:
     """The same rule for querysets: `result_visible_q()` over dossiers,
     `result_visible_q("dossier__")` over rows that point to one (e.g. attachments)."""
     return Q(**{f"{dossier_path}status__in": RESULT_VISIBLE_STATUSES})
+
+
+# --- second factor ---------------------------------------------------------------------------
+
+
+def needs_second_factor(user) -> bool:
+    """Officials, supervisors and Django staff (the admin) log in with a second factor.
+    Citizens do not, nor integration accounts (other systems, which hold API tokens only)."""
+    if not user.is_authenticated:
+        return False
+    return user.is_staff or user.is_superuser or is_official(user) or is_supervisor(user)

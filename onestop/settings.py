@@ -1,5 +1,6 @@
 """Settings for onestop: one module driven by environment variables (README, "Configuration")."""
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -42,7 +43,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
@@ -66,10 +70,23 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): has this session passed the second factor (django-otp)?
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Staff: idle sessions end, then no staff page before the second factor (onestop/security.py).
+    "onestop.security.StaffIdleTimeoutMiddleware",
+    "onestop.security.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "dossiers.api.errors.JsonServerErrorMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout answer.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "onestop.security.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "onestop.urls"
@@ -126,6 +143,32 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- Authentication hardening (README, "Security of accounts") ---
+# Login lockout (django-axes, database handler): after ONESTOP_LOGIN_FAILURE_LIMIT failed logins
+# for one account, or from one client address, that account or address is refused, even with
+# the right password, until ONESTOP_LOGIN_COOLOFF_MINUTES have passed (a failure while locked
+# starts the cool-off again). Web login, admin login and the API token endpoint alike.
+AXES_FAILURE_LIMIT = int(os.environ.get("ONESTOP_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = dt.timedelta(
+    minutes=float(os.environ.get("ONESTOP_LOGIN_COOLOFF_MINUTES", "15"))
+)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "onestop.net.client_ip"
+AXES_LOCKOUT_CALLABLE = "onestop.security.lockout_response"
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# A success does not wipe the failures: they count by address too, and one's own account must
+# not reset the address's count.
+AXES_RESET_ON_SUCCESS = False
+# Second factor for staff (officials, supervisors, Django staff): TOTP apps, recovery codes.
+OTP_TOTP_ISSUER = os.environ.get("ONESTOP_OTP_ISSUER", "onestop")
+# A staff session idle this long ends (citizens keep Django's normal session).
+ONESTOP_STAFF_IDLE_MINUTES = float(os.environ.get("ONESTOP_STAFF_IDLE_MINUTES", "30"))
+# API tokens live this many days, then the holder asks for a new one.
+ONESTOP_API_TOKEN_DAYS = float(os.environ.get("ONESTOP_API_TOKEN_DAYS", "30"))
+# Password reset: e-mails per account and requests per client address, each per hour.
+ONESTOP_PASSWORD_RESET_PER_ACCOUNT = int(os.environ.get("ONESTOP_PASSWORD_RESET_PER_ACCOUNT", "3"))
+ONESTOP_PASSWORD_RESET_PER_ADDRESS = int(os.environ.get("ONESTOP_PASSWORD_RESET_PER_ADDRESS", "10"))
 
 LOGIN_URL = "citizens:login"
 LOGIN_REDIRECT_URL = "start"
@@ -208,8 +251,10 @@ CONTENT_SECURITY_POLICY = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # Expiring, revocable tokens (dossiers/models/tokens.py), not DRF's eternal ones.
+        "dossiers.api.authentication.ApiTokenAuthentication",
+        # A staff session counts only once it has passed the second factor.
+        "dossiers.api.authentication.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

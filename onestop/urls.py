@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from . import views
+from . import accounts, views
 
 admin.site.site_header = "onestop"
 admin.site.site_title = "onestop"
@@ -11,6 +11,16 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="citizens:catalogue"), name="home"),
     path("start/", views.start, name="start"),
     path("healthz", views.healthz, name="healthz"),
+    path("accounts/security/", accounts.security, name="security"),
+    path("accounts/security/verify/", accounts.verify, name="security_verify"),
+    path("accounts/security/enrol/", accounts.enrol, name="security_enrol"),
+    path("accounts/security/recovery-codes/", accounts.recovery_codes, name="security_recovery"),
+    path("accounts/security/tokens/", accounts.token_create, name="security_token_create"),
+    path(
+        "accounts/security/tokens/<int:pk>/revoke/",
+        accounts.token_revoke,
+        name="security_token_revoke",
+    ),
     path("", include("citizens.urls")),
     path("office/", include("dossiers.office.urls")),
     path("supervision/", include("dossiers.supervision.urls")),

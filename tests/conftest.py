@@ -56,6 +56,27 @@ def _flush_past_the_truncate_triggers():
 
 
 @pytest.fixture(autouse=True)
+def _force_login_passes_the_second_factor(monkeypatch):
+    """Tests that are not about logging in use `client.force_login`: for staff it also performs
+    the second step (a real verification of a recovery code, tests.helpers.pass_second_factor).
+    Tests of the login itself go through the login pages."""
+    from django.test import Client
+
+    from dossiers.permissions import needs_second_factor
+
+    from .helpers import pass_second_factor
+
+    original = Client.force_login
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        if needs_second_factor(user):
+            pass_second_factor(self, user)
+
+    monkeypatch.setattr(Client, "force_login", force_login)
+
+
+@pytest.fixture(autouse=True)
 def _default_language():
     """A request in English leaves the thread's language active; start every test in Vietnamese."""
     from django.utils import translation

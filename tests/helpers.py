@@ -1,11 +1,15 @@
 """Firing any action with valid arguments, as a user holding a role that may fire it."""
 
 import datetime as dt
+import time
 
-from rest_framework.authtoken.models import Token
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.oath import totp
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
-from dossiers import services
+from dossiers import second_factor, services, tokens
 from dossiers.demo.scenarios import pdf_upload
 from dossiers.models import Attachment, Dossier
 from dossiers.workflow import EDGES, Action, Role, Status, edge_for
@@ -81,8 +85,86 @@ def _later_due(dossier):
 
 
 def client_of(user) -> APIClient:
-    """An API client authenticated with `user`'s token."""
+    """An API client authenticated with a new token of `user`'s."""
     client = APIClient()
-    token, _created = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _token, key = tokens.issue(user, "test")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
+
+
+# --- the staff's second factor ------------------------------------------------------------------
+
+
+def enrol_totp(user) -> TOTPDevice:
+    """`user`'s confirmed authenticator (made once)."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    return device or TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+
+
+def current_code(device: TOTPDevice, *, steps_ahead: int = 0) -> str:
+    """The code the person's authenticator app shows now (django-otp's own TOTP)."""
+    code = totp(
+        device.bin_key,
+        step=device.step,
+        t0=device.t0 - steps_ahead * device.step,
+        digits=device.digits,
+        drift=device.drift,
+    )
+    return f"{code:0{device.digits}d}"
+
+
+def fresh_code(device: TOTPDevice) -> str:
+    """A code the device accepts now: each time step's code is accepted once, so when this
+    step's was used, the next step's (accepted too: a phone's clock may run a little ahead),
+    and when both were, wait."""
+    while True:
+        device.refresh_from_db()
+        now_t = (int(time.time()) - device.t0) // device.step + device.drift
+        for ahead in range(device.tolerance + 1):
+            if now_t + ahead > device.last_t:
+                return current_code(device, steps_ahead=ahead)
+        time.sleep(0.5)
+
+
+def recovery_code(user) -> str:
+    """One new recovery code for `user` (an authenticator is enrolled too, as a staff account
+    with a second factor has)."""
+    enrol_totp(user)
+    device, _created = StaticDevice.objects.get_or_create(
+        user=user, name=second_factor.RECOVERY_NAME, defaults={"confirmed": True}
+    )
+    code = StaticToken.random_token()
+    device.token_set.create(token=code)
+    return code
+
+
+def pass_second_factor(client, user) -> None:
+    """What a staff login's second step does, for a test client already logged in: a real
+    verification of a fresh recovery code, its device recorded in the session as django-otp's
+    login does."""
+    device = second_factor.verify(user, recovery_code(user))
+    assert device is not None
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
+def browser_log_in(page, base: str, username: str, password: str = "onestop-test") -> None:
+    """Log in in a real browser as a person does: the password, then for staff the code their
+    authenticator app shows (an authenticator is enrolled for them first if they have none)."""
+    from django.contrib.auth import get_user_model
+
+    from dossiers.permissions import needs_second_factor
+
+    user = get_user_model().objects.get(username=username)
+    device = enrol_totp(user) if needs_second_factor(user) else None
+    page.goto(f"{base}/accounts/login/")
+    page.locator("#id_username").fill(username)
+    page.locator("#id_password").fill(password)
+    page.locator("main button[type=submit]").click()
+    page.wait_for_load_state()
+    if device is not None:
+        page.wait_for_url("**/accounts/security/verify/**")
+        page.locator("#id_code").fill(fresh_code(device))
+        page.locator("#id_code").press("Enter")
+        page.wait_for_load_state()

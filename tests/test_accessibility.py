@@ -5,6 +5,8 @@ import pytest
 from dossiers.models import Dossier
 from dossiers.workflow import Status
 
+from .helpers import browser_log_in
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 WCAG = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
@@ -56,10 +58,7 @@ def test_office_pages_have_no_wcag_violations(live_server, browser_page):
 
     call_command("seed_demo", "--force", "--dossiers", "20")
     page, base = browser_page, live_server.url
-    page.goto(base + "/accounts/login/")
-    page.locator("#id_username").fill("reception")
-    page.locator("#id_password").fill("onestop-demo")
-    page.locator("main button[type=submit]").click()
+    browser_log_in(page, base, "reception", "onestop-demo")  # and the demo authenticator's code
     page.wait_for_url("**/office/")
     dossier = Dossier.objects.filter(
         receiving_agency__code="000.00.01.H27", status=Status.SUBMITTED
@@ -81,10 +80,7 @@ def test_supervision_pages_have_no_wcag_violations(live_server, browser_page, sc
 
     call_command("seed_demo", "--force", "--dossiers", "20")
     page, base = browser_page, live_server.url
-    page.goto(base + "/accounts/login/")
-    page.locator("#id_username").fill("supervisor")
-    page.locator("#id_password").fill("onestop-demo")
-    page.locator("main button[type=submit]").click()
+    browser_log_in(page, base, "supervisor", "onestop-demo")  # and the demo authenticator's code
     page.wait_for_url("**/supervision/")
     screenshot(page, "supervision-01-dashboard")
     returned = Dossier.objects.filter(status=Status.RETURNED).first()

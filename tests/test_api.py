@@ -5,6 +5,7 @@ import io
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from pypdf import PdfReader
@@ -12,7 +13,10 @@ from rest_framework.test import APIClient
 
 from dossiers.demo.scenarios import MINIMAL_PDF
 from dossiers.models import Dossier
+from dossiers.permissions import needs_second_factor
 from dossiers.workflow import Status
+
+from .helpers import recovery_code
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,9 +28,11 @@ def _no_throttle_carry_over(db):
 
 def token_client(username, password="onestop-test"):
     client = APIClient()
-    response = client.post(
-        "/api/v1/auth/token/", {"username": username, "password": password}, format="json"
-    )
+    body = {"username": username, "password": password}
+    user = get_user_model().objects.get(username=username)
+    if needs_second_factor(user):
+        body["otp"] = recovery_code(user)  # staff send their second factor too
+    response = client.post("/api/v1/auth/token/", body, format="json")
     assert response.status_code == 200, response.content
     client.credentials(HTTP_AUTHORIZATION=f"Token {response.json()['token']}")
     return client

@@ -37,15 +37,15 @@ def keep_connection():
 def reception_token(db, keep_connection):
     from django.core.cache import cache
     from django.core.management import call_command
-    from rest_framework.authtoken.models import Token
 
+    from dossiers import tokens
     from dossiers.models import Membership
 
     if not Membership.objects.exists():
         call_command("seed_demo", "--force", "--dossiers", "12")
     cache.clear()
     user = Membership.objects.filter(role="reception").first().user
-    return Token.objects.get_or_create(user=user)[0].key
+    return tokens.issue(user, "schemathesis")[1]
 
 
 @schema.parametrize()

@@ -6,14 +6,13 @@ import pytest
 from dossiers.models import Dossier
 from dossiers.workflow import Status
 
+from .helpers import browser_log_in
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def log_in(page, base, username):
-    page.goto(f"{base}/accounts/login/")
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill("onestop-test")
-    page.locator("main button[type=submit]").click()
+    browser_log_in(page, base, username)
 
 
 def log_out(page):

@@ -8,10 +8,9 @@ import threading
 import pytest
 from django.core.cache import cache
 from django.db import connection
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from dossiers import audit, clock, indicators, services
+from dossiers import audit, clock, indicators, services, tokens
 from dossiers.demo.scenarios import pdf_upload
 from dossiers.errors import Forbidden, ValidationFailed
 from dossiers.integrations import feed
@@ -423,7 +422,7 @@ def test_received_dossiers_from_other_systems_count_as_online(
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_ten_concurrent_identical_requests_create_one_dossier(portal, body):
-    token = Token.objects.create(user=portal).key
+    token = tokens.issue(portal, "portal")[1]
     barrier = threading.Barrier(10)
     outcomes = [None] * 10
 

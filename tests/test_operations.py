@@ -19,6 +19,7 @@ from dossiers.integrations import operations, webhooks
 from dossiers.models import DeliveryAttempt, FeedEntry, Membership, WebhookSubscription
 from dossiers.workflow import Role, Status
 
+from .helpers import browser_log_in
 from .worker import run_jobs
 
 User = get_user_model()
@@ -402,11 +403,7 @@ def test_the_page_has_no_wcag_violations(live_server, browser_page, receiver, ma
     run_jobs()
     webhooks.pause(paused, "Bảo trì")
     page, base = browser_page, live_server.url
-    page.goto(base + "/accounts/login/")
-    page.locator("#id_username").fill("root")
-    page.locator("#id_password").fill("onestop-test")
-    page.locator("main button[type=submit]").click()
-    page.wait_for_load_state()
+    browser_log_in(page, base, "root")
     page.goto(base + PAGE)
     assert page.locator(f"#subscription-{subscription.pk}").count() == 1
 

@@ -1,11 +1,19 @@
+import datetime as dt
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.views import PasswordResetView
+from django.core.cache import cache
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from dossiers import clock
 from dossiers.errors import ValidationFailed
 
 from ..forms import ProfileForm, SignUpForm
@@ -60,3 +68,43 @@ def profile(request):
         messages.success(request, _("Đã lưu thông tin cá nhân."))
         return redirect("citizens:profile")
     return render(request, "citizens/profile.html", {"form": form})
+
+
+# --- password reset, throttled ------------------------------------------------------------------
+
+RESET_WINDOW = dt.timedelta(hours=1)
+
+
+def _within_limit(key: str, limit: int) -> bool:
+    """Counts one more use of `key` in the last hour (the database cache, shared by every
+    process); False once `limit` uses are already there."""
+    now = clock.now().timestamp()
+    recent = [t for t in cache.get(key, []) if now - t < RESET_WINDOW.total_seconds()]
+    if len(recent) >= limit:
+        return False
+    cache.set(key, [*recent, now], timeout=int(RESET_WINDOW.total_seconds()))
+    return True
+
+
+class ThrottledPasswordResetForm(PasswordResetForm):
+    """Sends to an account at most ONESTOP_PASSWORD_RESET_PER_ACCOUNT e-mails an hour."""
+
+    def get_users(self, email):
+        for user in super().get_users(email):
+            key = f"onestop:password-reset:account:{user.pk}"
+            if _within_limit(key, settings.ONESTOP_PASSWORD_RESET_PER_ACCOUNT):
+                yield user
+
+
+class ThrottledPasswordResetView(PasswordResetView):
+    """At most ONESTOP_PASSWORD_RESET_PER_ADDRESS requests an hour from one client address.
+    Whatever happens (sent, throttled, unknown address) the answer is the same "sent" page, so
+    the form tells nobody which e-mail addresses have accounts."""
+
+    form_class = ThrottledPasswordResetForm
+
+    def form_valid(self, form):
+        key = f"onestop:password-reset:address:{self.request.META.get('REMOTE_ADDR', '')}"
+        if not _within_limit(key, settings.ONESTOP_PASSWORD_RESET_PER_ADDRESS):
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)

@@ -2,6 +2,7 @@
 
 import logging
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
@@ -29,6 +30,18 @@ class ErrorSerializer(serializers.Serializer):
 def error_response(status: int, code: str, message, fields=None, headers=None) -> Response:
     body = {"error": {"code": code, "message": str(message), "fields": fields or {}}}
     return Response(body, status=status, headers=headers)
+
+
+def locked_out_response() -> Response:
+    """A login refused by the lockout (django-axes): 429, even for the right password."""
+    cool_off = getattr(settings, "AXES_COOLOFF_TIME", None)
+    headers = {"Retry-After": str(int(cool_off.total_seconds()))} if cool_off else None
+    return error_response(
+        429,
+        "locked_out",
+        _("Đăng nhập sai quá nhiều lần: tài khoản hoặc địa chỉ này tạm bị khoá, hãy thử lại sau."),
+        headers=headers,
+    )
 
 
 def _flatten(detail) -> dict[str, list[str]]:

@@ -250,10 +250,23 @@ class IndicatorScopeSerializer(serializers.Serializer):
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"})
+    otp = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="Staff (officials, supervisors, administrators): the current code of their "
+        "authenticator app, or one unused recovery code. Citizens leave it out.",
+    )
+    name = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=100,
+        help_text="What the token is for, shown on the account's token page.",
+    )
 
 
 class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField()
+    token = serializers.CharField(help_text="Send as `Authorization: Token <token>`.")
+    expires_at = serializers.DateTimeField()
 
 
 # --- action bodies ---------------------------------------------------------------------------

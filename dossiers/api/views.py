@@ -16,13 +16,12 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import permissions, serializers, viewsets
-from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action as route
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotAuthenticated, NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import access, clock, indicators, queries, services, slips
+from .. import access, clock, indicators, queries, second_factor, services, slips, tokens
 from ..errors import ValidationFailed
 from ..lookup import find_by_lookup
 from ..models import Agency, Attachment, Channel, Dossier, Procedure, ProcedureDocument
@@ -32,12 +31,13 @@ from ..permissions import (
     authorize_role,
     is_staff_reader,
     is_supervisor,
+    needs_second_factor,
     visible_dossiers,
 )
 from ..services import Actor
 from ..timeline import citizen_timeline
 from ..workflow import Status
-from .errors import ErrorSerializer
+from .errors import ErrorSerializer, error_response, locked_out_response
 from .serializers import (
     ACTION_BODIES,
     AttachmentSerializer,
@@ -72,25 +72,73 @@ def _errors(*codes):
 
 
 class TokenView(APIView):
+    """Log in for the API: a new token (it expires after ONESTOP_API_TOKEN_DAYS days).
+
+    Repeated failures lock the account and the address (django-axes, as for the web login).
+    Staff must send `otp` (a current authenticator code or a recovery code): a stolen password
+    alone gives no token. Staff who have not enrolled an authenticator yet do so on the web
+    first. DELETE revokes the token the request is made with.
+    """
+
     permission_classes = [permissions.AllowAny]
     throttle_scope = "token"
 
     @extend_schema(
         request=TokenRequestSerializer,
-        responses={200: TokenSerializer, **_errors(400, 429)},
-        summary="Exchange a username and password for an API token",
+        responses={200: TokenSerializer, **_errors(400, 403, 429)},
+        summary="Exchange a username and password (and staff's second factor) for an API token",
+        description=(
+            "A new token, valid for ONESTOP_API_TOKEN_DAYS days (revoked earlier by a password "
+            "change, a deactivation, or its holder). Repeated failures lock the account and the "
+            "address for a while (429 `locked_out`, even with the right password). Staff send "
+            "`otp`: a current authenticator code or an unused recovery code; staff who have "
+            "not enrolled an authenticator do so on the web first (403)."
+        ),
     )
     def post(self, request):
         body = TokenRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        user = authenticate(request, **body.validated_data)
+        data = body.validated_data
+        # django-axes sees the Django request: it records the failure and flags a lockout there.
+        django_request = request._request
+        user = authenticate(django_request, username=data["username"], password=data["password"])
+        if getattr(django_request, "axes_locked_out", False):
+            return locked_out_response()
         if user is None or not user.is_active:
             raise ValidationFailed(
                 _("Sai tên đăng nhập hoặc mật khẩu."),
                 fields={"non_field_errors": [_("Sai tên đăng nhập hoặc mật khẩu.")]},
             )
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        if needs_second_factor(user):
+            if not second_factor.has_device(user):
+                return error_response(
+                    403,
+                    "second_factor_not_enrolled",
+                    _(
+                        "Tài khoản cán bộ cần xác thực hai lớp: hãy đăng nhập trên trang web "
+                        "và cài đặt ứng dụng xác thực trước khi lấy khoá API."
+                    ),
+                )
+            if second_factor.verify(user, data.get("otp", "")) is None:
+                raise ValidationFailed(
+                    _("Mã xác thực không đúng hoặc đã được dùng."),
+                    fields={"otp": [_("Mã xác thực không đúng hoặc đã được dùng.")]},
+                )
+        token, key = tokens.issue(user, data.get("name") or "API")
+        return Response({"token": key, "expires_at": token.expires_at})
+
+    @extend_schema(
+        request=None,
+        responses={204: None, **_errors(401)},
+        summary="Revoke the token this request is made with",
+        description="Logs the API client out: the token stops working at once.",
+    )
+    def delete(self, request):
+        if not request.user.is_authenticated:
+            raise NotAuthenticated()
+        if request.auth is not None and hasattr(request.auth, "key_hash"):
+            tokens.revoke(request.auth)
+        return Response(status=204)
 
 
 class ProcedureViewSet(viewsets.ReadOnlyModelViewSet):

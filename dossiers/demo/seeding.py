@@ -13,6 +13,7 @@ import random
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from citizens.models import CitizenProfile
 from dossiers import clock, outbox, services
@@ -27,6 +28,11 @@ from dossiers.worktime import WorkCalendar
 User = get_user_model()
 # The demo's published password (README) (bandit B105).
 PASSWORD = "onestop-demo"  # nosec B105
+# Demo staff log in with a second factor like real staff. Their authenticator is enrolled with
+# this published key (base32 N5XG K43U N5YC 2ZDF NVXS 25DP ORYC 2MBR), so anyone trying the demo
+# can add it to an authenticator app or print the current code with `make otp`. Like the
+# password above, it is for the demo only.
+DEMO_TOTP_KEY = "6f6e6573746f702d64656d6f2d746f74702d3031"
 
 CITIZENS = {
     "citizen": (
@@ -124,7 +130,8 @@ def seed_demo(*, dossiers: int = 300, seed: int = 2026, log=print) -> int:
     people = _accounts(province, communes)
     log(
         f"Agencies: 1 province + {len(communes)} communes; procedures: {len(procedures)}; "
-        f"accounts ready (password {PASSWORD})."
+        f"accounts ready (password {PASSWORD}; staff's second factor: `make otp` prints the "
+        "current code of the demo authenticator)."
     )
     if Dossier.objects.filter(receiving_agency__in=communes).exists():
         log("Demo dossiers already present; nothing more to do.")
@@ -155,6 +162,7 @@ def _accounts(province, communes) -> dict:
     if created:
         admin.set_password(PASSWORD)
         admin.save()
+    _demo_authenticator(admin)
     for username, (name, id_number, dob, phone, address) in CITIZENS.items():
         user = _user(username, name, email=f"{username}@example.vn")
         CitizenProfile.objects.update_or_create(
@@ -176,6 +184,7 @@ def _accounts(province, communes) -> dict:
             Membership.objects.get_or_create(user=user, agency=agency, role=role)
             if commune_index is not None:
                 people["by_commune"][commune_index][role] = user
+        _demo_authenticator(user)
         people[username] = user
     # Repeatable demo data, not a secret (bandit B311).
     rng = random.Random(7)  # nosec B311
@@ -196,6 +205,13 @@ def _accounts(province, communes) -> dict:
         )
         people["citizens"].append(user)
     return people
+
+
+def _demo_authenticator(user) -> None:
+    """The demo staff member's authenticator, enrolled with the published demo key (kept if
+    they enrolled one of their own)."""
+    if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        TOTPDevice.objects.create(user=user, name="demo", key=DEMO_TOTP_KEY, confirmed=True)
 
 
 def _user(username, full_name, email):

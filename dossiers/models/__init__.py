@@ -26,11 +26,13 @@ from .dossier import (
 from .integrations import DeliveryAttempt, FeedEntry, WebhookSubscription
 from .notifications import OutgoingEmail
 from .preferences import SavedFilter
+from .tokens import ApiToken
 
 __all__ = [
     "AGENCY_CODE_VALIDATOR",
     "AccessLogEntry",
     "Agency",
+    "ApiToken",
     "AppendOnlyQuerySet",
     "Attachment",
     "AuditAnchor",
