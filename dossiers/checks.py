@@ -72,3 +72,24 @@ def check_database_role(app_configs=None, databases=None, **kwargs):
             continue
         problems.extend(role_warnings(alias, roles))
     return problems
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_anchor_file(app_configs=None, **kwargs):
+    """onestop.W002: anchors kept only in the database cannot show that its newest records
+    were removed by someone who can also remove anchors (docs/integrity.md)."""
+    from django.conf import settings
+
+    if settings.ONESTOP_AUDIT_ANCHOR_FILE:
+        return []
+    return [
+        checks.Warning(
+            "ONESTOP_AUDIT_ANCHOR_FILE is not set: the audit anchors are kept in the database "
+            "only.",
+            hint=(
+                "Point it at an append-only file on storage the database administrators cannot "
+                "write (see docs/integrity.md)."
+            ),
+            id="onestop.W002",
+        )
+    ]

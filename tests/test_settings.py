@@ -12,6 +12,7 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "k9$Xv2!pQz7#LwR4tY8@bN1mC6&hJ3sD5fG0aE-uI_oP+zT=eW^rQ*yU%iO(xV)cB",
     "ALLOWED_HOSTS": "motcua.example.gov.vn",
     "DATABASE_URL": "postgres://onestop:secret@db.internal:5432/onestop",
+    "ONESTOP_AUDIT_ANCHOR_FILE": "/var/log/onestop/audit-anchors.jsonl",
 }
 
 
@@ -60,3 +61,10 @@ def test_database_url_selects_the_database():
     )
     result = manage("shell", "-v0", "-c", code, env=env)
     assert result.stdout.split() == ["django.db.backends.postgresql", "onestop_x", "db.internal"]
+
+
+def test_check_deploy_warns_when_anchors_stay_in_the_database():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "ONESTOP_AUDIT_ANCHOR_FILE"}
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode != 0
+    assert "onestop.W002" in result.stdout + result.stderr
