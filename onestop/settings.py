@@ -65,7 +65,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
-    "dossiers.api.errors.JsonServerErrorMiddleware",
+    "dossiers.api.errors.JsonErrorMiddleware",
+    # Last: a body over the limits is refused (413) before any middleware or view reads it.
+    "onestop.middleware.RequestSizeMiddleware",
 ]
 
 ROOT_URLCONF = "onestop.urls"
@@ -183,6 +185,11 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 
+# Request bodies: a form or JSON body over DATA_UPLOAD_MAX_MEMORY_SIZE (Django's 2.5 MB) answers
+# 413; a body with files (multipart) is limited as a whole by ONESTOP_MAX_REQUEST_BYTES (default
+# 60 MB: a dossier's files, 50 MB at most, and the form), each file then by the upload checks.
+ONESTOP_MAX_REQUEST_BYTES = int(os.environ.get("ONESTOP_MAX_REQUEST_BYTES", str(60 * 1024 * 1024)))
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -190,6 +197,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Bodies are JSON (nested objects and null do not survive a form); uploads are multipart.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "dossiers.api.pagination.ByIdCursor",
     "EXCEPTION_HANDLER": "dossiers.api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
@@ -223,9 +232,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The result's delivery is a dossier field and the return action's body: one enum.
+    "ENUM_NAME_OVERRIDES": {"ResultDeliveryEnum": "dossiers.models.Dossier.Delivery"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "dossiers.api.schema.drop_backend_integer_bounds",
+        "dossiers.api.schema.add_common_errors",
     ],
 }
 
