@@ -63,7 +63,7 @@ def seeded(django_db_setup, django_db_blocker):
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     with django_db_blocker.unblock(), transaction.atomic():
-        call_command("seed_demo", "--force", "--dossiers", "6")
+        call_command("seed_demo", "--force", "--dossiers", "3")
         users = {n: get_user_model().objects.get(username=n) for n in ("admin", "citizen")}
         users["reception"] = Membership.objects.filter(role=Role.RECEPTION).first().user
         users["supervisor"] = Membership.objects.filter(role=Role.SUPERVISOR).first().user
@@ -89,7 +89,7 @@ def tokens(seeded, db):
 
 @schema.parametrize()
 @settings(
-    max_examples=5,
+    max_examples=4,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
