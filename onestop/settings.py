@@ -78,9 +78,11 @@ MIDDLEWARE = [
     "onestop.security.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
-    "dossiers.api.errors.JsonServerErrorMiddleware",
-    # Last, as django-axes asks: turns a locked-out login into the lockout answer.
+    "dossiers.api.errors.JsonErrorMiddleware",
+    # As django-axes asks, after the others: turns a locked-out login into the lockout answer.
     "axes.middleware.AxesMiddleware",
+    # Last: a body over the limits is refused (413) before any middleware or view reads it.
+    "onestop.middleware.RequestSizeMiddleware",
 ]
 
 # django-axes first: it refuses a locked-out login before any password is checked.
@@ -248,6 +250,10 @@ CONTENT_SECURITY_POLICY = {
         "form-action": ["'self'"],
     }
 }
+# Request bodies: a form or JSON body over DATA_UPLOAD_MAX_MEMORY_SIZE (Django's 2.5 MB) answers
+# 413; a body with files (multipart) is limited as a whole by ONESTOP_MAX_REQUEST_BYTES (default
+# 60 MB: a dossier's files, 50 MB at most, and the form), each file then by the upload checks.
+ONESTOP_MAX_REQUEST_BYTES = int(os.environ.get("ONESTOP_MAX_REQUEST_BYTES", str(60 * 1024 * 1024)))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -263,6 +269,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "dossiers.api.renderers.BrowsableAPIRenderer",
     ],
+    # Bodies are JSON (nested objects and null do not survive a form); uploads are multipart.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "dossiers.api.pagination.ByIdCursor",
     "EXCEPTION_HANDLER": "dossiers.api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
@@ -296,9 +304,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The result's delivery is a dossier field and the return action's body: one enum.
+    "ENUM_NAME_OVERRIDES": {"ResultDeliveryEnum": "dossiers.models.Dossier.Delivery"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "dossiers.api.schema.drop_backend_integer_bounds",
+        "dossiers.api.schema.add_common_errors",
     ],
 }
 

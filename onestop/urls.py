@@ -4,6 +4,8 @@ from django.views.generic import RedirectView
 
 from . import accounts, views
 
+handler400 = "onestop.views.bad_request"
+
 admin.site.site_header = "onestop"
 admin.site.site_title = "onestop"
 

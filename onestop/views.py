@@ -1,12 +1,16 @@
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+from django.views.defaults import bad_request as django_bad_request
 
 from dossiers.integrations import operations
 from dossiers.permissions import is_official, is_supervisor
+
+from .middleware import too_large
 
 
 @login_required
@@ -29,3 +33,11 @@ def healthz(request):
         return JsonResponse(operations.health())
     except DatabaseError:
         return JsonResponse({"database": "unavailable"}, status=503)
+
+
+def bad_request(request, exception):
+    """handler400: a body Django found too big while a middleware read it (the CSRF check reads
+    a form's fields) is a 413 with its page, not a bare 400."""
+    if isinstance(exception, RequestDataTooBig):
+        return too_large(request)
+    return django_bad_request(request, exception)

@@ -51,7 +51,7 @@ class FeedPageSerializer(serializers.Serializer):
 def _paging(params) -> tuple[int, int]:
     """`after` and `limit` from the query; both are checked, and reported together."""
     problems: dict[str, list[str]] = {}
-    after, limit = params.get("after") or "0", params.get("limit") or str(DEFAULT_LIMIT)
+    after, limit = params.get("after") or "0", params.get("limit", str(DEFAULT_LIMIT))
     if not CURSOR.fullmatch(after):
         problems["after"] = [_("Con trỏ không hợp lệ.")]
     if not LIMIT.fullmatch(limit) or not 1 <= int(limit) <= feed.MAX_PAGE:
@@ -68,8 +68,9 @@ class ChangeFeedView(APIView):
         parameters=[
             OpenApiParameter(
                 "after",
-                str,
-                description="The `next` cursor of the previous page; omitted: from the start.",
+                {"type": "string", "pattern": "^[0-9]{0,18}$"},
+                description="The `next` cursor of the previous page; omitted or empty: from the "
+                "start.",
             ),
             OpenApiParameter(
                 "limit",

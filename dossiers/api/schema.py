@@ -20,3 +20,29 @@ def drop_backend_integer_bounds(result, generator, request, public):
 
     walk(result)
     return result
+
+
+# Answers any operation may give, whatever its own view does: every endpoint is throttled, a
+# token that is not valid is refused even on public endpoints, and a body over the size limit
+# is refused before any view reads it.
+COMMON_ERRORS = {
+    "401": ("Not authenticated, or the token is not valid.", None),
+    "413": ("Request body too large.", {"post", "put", "patch"}),
+    "415": ("Unsupported body media type.", {"post", "put", "patch"}),
+    "429": ("Throttled.", None),
+}
+
+
+def add_common_errors(result, generator, request, public):
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for operations in result.get("paths", {}).values():
+        for method, operation in operations.items():
+            responses = operation.get("responses")
+            if responses is None:
+                continue
+            for status, (description, methods) in COMMON_ERRORS.items():
+                if status in responses or (methods and method not in methods):
+                    continue
+                responses[status] = {"content": error, "description": description}
+            operation["responses"] = dict(sorted(responses.items()))
+    return result

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .. import clock
 from ..indicators import Scope
-from ..models import Attachment, Dossier, DossierEvent, Procedure, ProcedureDocument, ProcedureField
+from ..models import (
+    Attachment,
+    Channel,
+    Dossier,
+    DossierEvent,
+    Procedure,
+    ProcedureDocument,
+    ProcedureField,
+)
 from ..permissions import available_actions, result_visible_to_applicant, supervised_agency_ids
-from ..workflow import Action
+from ..workflow import Action, Status
 
 
 def dossier_ref(dossier: Dossier) -> str:
@@ -156,6 +165,21 @@ class DossierSerializer(serializers.ModelSerializer):
         return AttachmentSerializer(rows, many=True).data
 
 
+class DossierFilterSerializer(serializers.Serializer):
+    """The list's query filters: a malformed value is a 400, not silently ignored."""
+
+    status = serializers.ChoiceField(
+        choices=[s for s in Status.values if s != Status.DRAFT], required=False
+    )
+    procedure = serializers.CharField(required=False, allow_blank=True)
+    agency = serializers.CharField(required=False, allow_blank=True)
+    channel = serializers.ChoiceField(choices=[c.value for c in Channel], required=False)
+    overdue = serializers.BooleanField(required=False)
+    received_from = serializers.DateField(required=False)
+    received_to = serializers.DateField(required=False)
+    q = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+
+
 class DossierCreateSerializer(serializers.Serializer):
     procedure = serializers.SlugRelatedField(
         slug_field="code", queryset=Procedure.objects.filter(active=True)
@@ -228,17 +252,16 @@ class IndicatorScopeSerializer(serializers.Serializer):
 
     def validate_agency(self, value):
         if value not in supervised_agency_ids(self.context["user"]):
-            raise serializers.ValidationError("not an agency of this province")
+            raise serializers.ValidationError(_("Không phải cơ quan thuộc tỉnh bạn giám sát."))
         return value
 
     def validate_procedure(self, value):
         if value and not Procedure.objects.filter(code=value).exists():
-            raise serializers.ValidationError("unknown procedure")
+            raise serializers.ValidationError(_("Không có thủ tục này."))
         return value
 
     def scope(self) -> Scope:
-        # Like the dashboard: invalid parameters show the default scope rather than an error.
-        data = self.validated_data if self.is_valid() else {}
+        data = self.validated_data
         return Scope.of(
             date_from=data.get("date_from"),
             date_to=data.get("date_to"),

@@ -1,8 +1,9 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
 from . import docs, feed, intake, views, webhooks
+from .serializers import ACTION_BODIES
 
 router = SimpleRouter(trailing_slash=True)
 router.register("procedures", views.ProcedureViewSet, basename="procedure")
@@ -23,5 +24,14 @@ urlpatterns = [
     path("events/", feed.ChangeFeedView.as_view(), name="api-events"),
     # Before the router: its dossier detail route would take "intake" for a dossier's ref.
     path("dossiers/intake/", intake.ExternalIntakeView.as_view(), name="api-dossier-intake"),
+    # One route per action, so that the schema documents each action's own body.
+    *(
+        re_path(
+            rf"^dossiers/(?P<ref>{views.DossierViewSet.lookup_value_regex})/actions/{action}/$",
+            views.DossierViewSet.as_view({"post": f"action_{action}"}),
+            name=f"api-dossier-action-{action}",
+        )
+        for action in ACTION_BODIES
+    ),
     path("", include(router.urls)),
 ]

@@ -18,6 +18,7 @@ from drf_spectacular.utils import (
 from rest_framework import permissions, serializers, viewsets
 from rest_framework.decorators import action as route
 from rest_framework.exceptions import NotAuthenticated, NotFound, PermissionDenied
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -38,11 +39,13 @@ from ..services import Actor
 from ..timeline import citizen_timeline
 from ..workflow import Status
 from .errors import ErrorSerializer, error_response, locked_out_response
+from .pagination import CURSOR_404
 from .serializers import (
     ACTION_BODIES,
     AttachmentSerializer,
     AttachmentUploadSerializer,
     DossierCreateSerializer,
+    DossierFilterSerializer,
     DossierSerializer,
     DraftUpdateSerializer,
     EventSerializer,
@@ -150,6 +153,10 @@ class ProcedureViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = r"[\w.]+"
     queryset = Procedure.objects.filter(active=True).prefetch_related("documents", "fields")
 
+    @extend_schema(responses={200: ProcedureSerializer(many=True), **_errors(400), 404: CURSOR_404})
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
     @extend_schema(responses={200: ProcedureSerializer, **_errors(404)})
     def retrieve(self, request, *args, **kwargs):
         return super().retrieve(request, *args, **kwargs)
@@ -209,29 +216,32 @@ class DossierViewSet(viewsets.GenericViewSet):
         return Response(self.get_serializer(fresh).data, status=status)
 
     @extend_schema(
-        parameters=DOSSIER_FILTERS, responses={200: DossierSerializer(many=True), **_errors(401)}
+        parameters=DOSSIER_FILTERS,
+        responses={200: DossierSerializer(many=True), **_errors(400, 401), 404: CURSOR_404},
     )
     def list(self, request):
+        filters = DossierFilterSerializer(data=dict(request.query_params.items()))
+        filters.is_valid(raise_exception=True)
+        given = filters.validated_data
         queryset = self.get_queryset()
-        params = request.query_params
         if not is_staff_reader(request.user):
             queryset = queryset.filter(applicant_user=request.user)
         queryset = queries.apply_filters(
             queryset,
-            {k: params.get(k, "") for k in ("q", "procedure", "status", "channel")}
+            {k: str(given.get(k, "")) for k in ("q", "procedure", "status", "channel")}
             | {
-                "received_from": params.get("received_from", ""),
-                "received_to": params.get("received_to", ""),
+                "received_from": str(given.get("received_from", "")),
+                "received_to": str(given.get("received_to", "")),
             },
         )
-        if params.get("agency"):
-            code = params["agency"]
+        if given.get("agency"):
+            code = given["agency"]
             queryset = queryset.filter(
                 Q(receiving_agency__code=code) | Q(competent_agency__code=code)
             )
-        if params.get("overdue") in ("true", "1"):
+        if given.get("overdue") is True:
             queryset = queryset.overdue(clock.now())
-        elif params.get("overdue") in ("false", "0"):
+        elif given.get("overdue") is False:
             queryset = queryset.exclude(pk__in=Dossier.objects.overdue(clock.now()).values("pk"))
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
@@ -282,7 +292,7 @@ class DossierViewSet(viewsets.GenericViewSet):
         responses={201: AttachmentSerializer, **_errors(400, 401, 403, 404, 409)},
         summary="Upload a document (checked by content)",
     )
-    @route(detail=True, methods=["post"], url_path="attachments")
+    @route(detail=True, methods=["post"], url_path="attachments", parser_classes=[MultiPartParser])
     def attachments(self, request, ref=None):
         dossier = self.get_object()
         # 403 for a role that may add no file, before the body is read.
@@ -308,22 +318,9 @@ class DossierViewSet(viewsets.GenericViewSet):
         )
         return Response(AttachmentSerializer(attachment).data, status=201)
 
-    @extend_schema(
-        request=inline_serializer("ActionRequest", fields={}),
-        responses={200: DossierSerializer, **_errors(400, 401, 403, 404, 409)},
-        parameters=[
-            OpenApiParameter("action", str, OpenApiParameter.PATH, enum=sorted(ACTION_BODIES))
-        ],
-        summary="Fire an action (the body's fields depend on the action; see the description)",
-        description="Bodies: "
-        + "; ".join(
-            f"{name}: {{{', '.join(body().fields)}}}" for name, body in ACTION_BODIES.items()
-        ),
-    )
-    @route(detail=True, methods=["post"], url_path=r"actions/(?P<action>[a-z_]+)")
-    def actions(self, request, ref=None, action=None):
-        if action not in ACTION_BODIES:
-            raise NotFound(_("Không có thao tác này."))
+    def fire(self, request, ref, action):
+        """POST dossiers/{ref}/actions/<action>/: one route and one documented operation per
+        action (urls.py), each with its own body."""
         dossier = self.get_object()
         authorize_role(request.user, dossier, action)  # 403 before the body is read
         body = ACTION_BODIES[action](data=request.data)
@@ -381,6 +378,27 @@ class DossierViewSet(viewsets.GenericViewSet):
         )
 
 
+def _action_handler(action: str):
+    def handler(self, request, ref=None):
+        return self.fire(request, ref, action)
+
+    body = ACTION_BODIES[action]
+    handler.__name__ = f"action_{action}"
+    return extend_schema(
+        request=body,
+        responses={200: DossierSerializer, **_errors(400, 401, 403, 404, 409)},
+        operation_id=f"dossiers_action_{action}",
+        summary=f"Fire the action {action}",
+        description="Answers the dossier after the action; 409 when the dossier's status does "
+        "not allow it now (or `version` is not the current one), 403 with the reason when this "
+        "user may never do it.",
+    )(handler)
+
+
+for _action in ACTION_BODIES:
+    setattr(DossierViewSet, f"action_{_action}", _action_handler(_action))
+
+
 def _agency(code: str | None) -> Agency:
     communes = Agency.objects.filter(level=Agency.Level.COMMUNE).order_by("code")
     agency = communes.filter(code=code).first() if code else communes.first()
@@ -397,8 +415,9 @@ class LookupView(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("code", str, required=True),
-            OpenApiParameter("key", str, required=True),
+            # Not blank: the code is read without its surrounding spaces.
+            OpenApiParameter("code", {"type": "string", "pattern": r"\S"}, required=True),
+            OpenApiParameter("key", {"type": "string", "minLength": 1}, required=True),
         ],
         responses={200: LookupSerializer, **_errors(400, 404, 429)},
     )
@@ -449,15 +468,17 @@ class IndicatorsView(APIView):
                     "figures": serializers.DictField(child=serializers.FloatField(allow_null=True)),
                 },
             ),
-            **_errors(401, 403),
+            **_errors(400, 401, 403),
         },
     )
     def get(self, request):
         if not is_supervisor(request.user):
             raise PermissionDenied(_("Chỉ cán bộ giám sát xem được chỉ số."))
-        scope = IndicatorScopeSerializer(
-            data=request.query_params, context={"user": request.user}
-        ).scope()
+        given = IndicatorScopeSerializer(
+            data=dict(request.query_params.items()), context={"user": request.user}
+        )
+        given.is_valid(raise_exception=True)
+        scope = given.scope()
         figures = indicators.headline(request.user, scope, clock.now())
         return Response(
             {"date_from": scope.date_from, "date_to": scope.date_to, "figures": figures}

@@ -9,12 +9,12 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action as route
 from rest_framework.exceptions import NotFound, PermissionDenied
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from ..integrations import feed, webhooks
 from ..models import Agency, DeliveryAttempt, Procedure, WebhookSubscription
 from .errors import ErrorSerializer
+from .pagination import CURSOR_404, CheckedCursor
 
 ERRORS = {
     code: OpenApiResponse(ErrorSerializer, description=text)
@@ -155,17 +155,18 @@ class ReplaySerializer(serializers.Serializer):
     )
 
 
-class NewestFirst(CursorPagination):
+class NewestFirst(CheckedCursor):
     ordering = "-id"
-    page_size = 25
-    page_size_query_param = "page_size"
-    max_page_size = 100
 
 
 @extend_schema_view(
     list=extend_schema(
         summary="The webhook subscriptions this account manages",
-        responses={200: WebhookSubscriptionSerializer(many=True), **_errors(401, 403)},
+        responses={
+            200: WebhookSubscriptionSerializer(many=True),
+            **_errors(400, 401, 403),
+            404: CURSOR_404,
+        },
     ),
     retrieve=extend_schema(
         summary="A webhook subscription",
@@ -243,7 +244,13 @@ class WebhookSubscriptionViewSet(
         return Response(status=204)
 
     @extend_schema(
-        responses={200: DeliveryAttemptSerializer(many=True), **_errors(401, 403, 404)},
+        responses={
+            200: DeliveryAttemptSerializer(many=True),
+            **_errors(400, 401, 403),
+            404: OpenApiResponse(
+                ErrorSerializer, description="Unknown subscription, or an invalid cursor."
+            ),
+        },
         summary="The delivery attempts, newest first",
     )
     @route(detail=True, methods=["get"], pagination_class=NewestFirst)
