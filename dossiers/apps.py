@@ -11,3 +11,12 @@ class DossiersConfig(AppConfig):
         from .groups import sync_role_groups
 
         post_migrate.connect(sync_role_groups, sender=self)
+
+        from django.apps import apps
+
+        if apps.is_installed("django.contrib.admin"):
+            # The admin has loaded every app's admin module (its app comes first): other apps'
+            # admins that do not scope their rows to an agency become superusers-only.
+            from .admin import restrict_unscoped
+
+            restrict_unscoped()
