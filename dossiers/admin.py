@@ -14,9 +14,11 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404
 from django.utils.html import format_html
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from . import notify
 from .errors import DomainError
 from .integrations import feed, webhooks
 from .models import (
@@ -375,16 +377,46 @@ class AccessLogEntryAdmin(ViewOnlyAdmin):
 
 @admin.register(OutgoingEmail)
 class OutgoingEmailAdmin(ViewOnlyAdmin):
-    """The e-mail outbox: what was sent, what waits for `send_notifications`."""
+    """The e-mail outbox: what was sent, what the worker still tries (with growing delays), and
+    what failed for good (filter by state) — which an administrator may try again."""
 
-    list_display = ("created_at", "dossier", "to", "subject", "state", "attempts")
+    list_display = (
+        "created_at",
+        "dossier",
+        "to",
+        "subject",
+        "state",
+        "attempts",
+        "last_attempt_at",
+        "next_attempt_at",
+        "error",
+    )
     list_filter = ("state",)
     search_fields = ("dossier__code", "to")
     list_select_related = ("dossier",)
     readonly_fields = [f.name for f in OutgoingEmail._meta.fields]
+    ordering = ("-created_at", "-pk")
+    actions = ("retry_selected",)
 
     def scope(self, user):
         return _their_dossiers(user)
+
+    @admin.display(description=_("lỗi lần cuối"))
+    def error(self, email):
+        return Truncator(email.last_error).chars(120)
+
+    def has_retry_permission(self, request):
+        return request.user.is_superuser or request.user.has_perm("dossiers.change_outgoingemail")
+
+    @admin.action(description=_("Gửi lại các thư không gửi được đã chọn"), permissions=("retry",))
+    def retry_selected(self, request, queryset):
+        failed = queryset.filter(state=OutgoingEmail.State.FAILED).values_list("pk", flat=True)
+        retried = sum(notify.retry_failed(pk) for pk in failed)
+        self.message_user(
+            request,
+            _("Đã đưa %(n)d thư vào hàng gửi lại (thư không ở trạng thái lỗi được bỏ qua).")
+            % {"n": retried},
+        )
 
 
 def _fed_event_choices():
