@@ -24,3 +24,12 @@ class DossiersConfig(AppConfig):
             sender=get_user_model(),
             dispatch_uid="onestop_revoke_tokens_on_credential_change",
         )
+
+        from django.apps import apps
+
+        if apps.is_installed("django.contrib.admin"):
+            # The admin has loaded every app's admin module (its app comes first): other apps'
+            # admins that do not scope their rows to an agency become superusers-only.
+            from .admin import restrict_unscoped
+
+            restrict_unscoped()

@@ -26,7 +26,7 @@ from django_tasks import task
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from . import anchors
+from . import anchors, notify
 from .integrations import webhooks
 from .integrations.webhooks import deliver_webhooks, fan_out
 from .models import OutgoingEmail
@@ -61,10 +61,11 @@ def sweep() -> None:
     anchors.anchor_if_due()
     webhooks.kick_pending()
     covered = {job["args"][0] for job in _open(send_email).values_list("args_kwargs", flat=True)}
-    pending = OutgoingEmail.objects.filter(state=OutgoingEmail.State.PENDING)
-    for email_id in pending.values_list("pk", flat=True)[:500]:
-        if email_id not in covered:  # its job was lost with a worker
-            send_email.enqueue(email_id)
+    pending = OutgoingEmail.objects.filter(state=OutgoingEmail.State.PENDING).exclude(
+        pk__in=covered
+    )
+    for email in pending.only("pk", "next_attempt_at")[:500]:
+        notify.plan(email)  # its job was lost with a worker: planned for its next try
 
 
 def _open(job):

@@ -213,6 +213,10 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "onestop@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# An e-mail to an applicant that fails is tried again (1 minute, doubling, at most 6 hours
+# apart) for this many days after it was written; then it is failed for good and shown on the
+# official's dossier page and in the admin (dossiers/notify.py).
+ONESTOP_EMAIL_RETRY_DAYS = float(os.environ.get("ONESTOP_EMAIL_RETRY_DAYS", "3"))
 
 # Production hardening: on whenever DEBUG is off; each can be relaxed by its variable
 # (e.g. behind a TLS-terminating proxy that already redirects).

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from onestop.forms import procedure_form_field
 from onestop.web import answer_domain_error, forbidden, role_required, table_response
 
-from .. import access, clock, exports, filecheck, services, slips
+from .. import access, clock, exports, filecheck, notify, services, slips
 from ..errors import DomainError, ValidationFailed
 from ..models import Agency, Attachment, Dossier, Procedure, ProcedureDocument, SavedFilter
 from ..permissions import (
@@ -250,6 +250,7 @@ def _render_dossier(request, dossier, failed_action=None, failed_form=None, stat
         "due_soon": dossier.is_due_soon(now, calendar),
         "left": _time_left(dossier, now, calendar),
         "pauses": dossier.pauses.all(),
+        "undelivered": notify.undelivered(dossier),
     }
     return render(request, "office/dossier.html", context, status=status)
 

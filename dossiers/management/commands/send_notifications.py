@@ -1,4 +1,5 @@
-"""Retry e-mails that could not be sent when their action committed (run it from cron)."""
+"""Send pending e-mails now, whenever their next try was planned (the worker retries them on its
+own with growing delays; see notify.py)."""
 
 from django.core.management.base import BaseCommand
 
@@ -6,7 +7,10 @@ from dossiers import notify
 
 
 class Command(BaseCommand):
-    help = "Send pending notification e-mails (retries failures; gives up after several tries)."
+    help = (
+        "Send pending notification e-mails now (the worker retries them on its own; an e-mail "
+        "failing past ONESTOP_EMAIL_RETRY_DAYS is failed for good)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--limit", type=int, default=500)
