@@ -55,6 +55,7 @@ def seeded(django_db_setup, django_db_blocker):
     from django.core.management import call_command
     from django.core.signals import request_finished, request_started
     from django.db import close_old_connections, transaction
+
     from dossiers import tokens as api_tokens
     from dossiers.models import Agency, Membership
     from dossiers.workflow import Role

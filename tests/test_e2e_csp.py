@@ -7,18 +7,16 @@ import pytest
 from dossiers.models import Dossier
 from dossiers.workflow import Status
 
+from .helpers import browser_log_in
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PASSWORD = "onestop-demo"  # seed_demo's accounts
 
 
 def log_in(page, base, username):
-    """The one login step of this file: adapt it here when a login gains a step (2FA)."""
-    page.goto(f"{base}/accounts/login/")
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(PASSWORD)
-    with page.expect_navigation():
-        page.locator("main button[type=submit]").click()
+    """The one login step of this file: the password, then staff's second factor."""
+    browser_log_in(page, base, username, PASSWORD)
 
 
 def log_out(page):

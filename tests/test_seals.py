@@ -23,6 +23,7 @@ from django.utils import timezone
 from citizens.models import CitizenProfile
 from dossiers import anchors, integrity, sealing
 from dossiers.audit import event_hash, verify_all, verify_dossier
+from dossiers.demo.scenarios import MINIMAL_PDF
 from dossiers.models import Attachment, Dossier, DossierEvent, Slip
 from dossiers.services import attachment_add, dossier_add_note
 from dossiers.workflow import Status
@@ -422,7 +423,7 @@ def test_attachment_added_later_keeps_the_trail_whole(make_dossier, citizen):
     attachment_add(
         actor=actor(citizen),
         dossier=dossier,
-        upload=ContentFile(b"%PDF-1.4\n%%EOF\n", name="giay.pdf"),
+        upload=ContentFile(MINIMAL_PDF, name="giay.pdf"),
         document=document,
     )
     assert list(integrity.verify_history()) == []
