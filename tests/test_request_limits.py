@@ -8,9 +8,9 @@ import httpx
 import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from dossiers import tokens as api_tokens
 from dossiers.demo.scenarios import MINIMAL_PDF
 
 THREE_MB = 3 * 1024 * 1024  # over Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB)
@@ -60,7 +60,7 @@ def multipart(fields: dict[str, bytes], files: dict[str, tuple[str, bytes]] | No
 @pytest.fixture
 def draft(citizen, procedure, commune):
     """A citizen's draft and its API client (token over HTTP)."""
-    token = Token.objects.create(user=citizen).key
+    token = api_tokens.issue(citizen, "test")[1]
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     ref = client.post("/api/v1/dossiers/", {"procedure": procedure.code}, format="json")
