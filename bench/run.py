@@ -112,6 +112,36 @@ def main():
 
     queue_benchmark(args.extra)
 
+    from django.utils import timezone
+
+    from dossiers import anchors, sealing, verification
+
+    per_call, _worst = timed(lambda: sealing.seal("0" * 64), 2000)
+    print(f"one Ed25519 seal: {per_call * 1e6:.0f} µs")
+    kid, signature = sealing.seal("0" * 64)
+    keys = sealing.trusted_keys()
+    per_call, _worst = timed(lambda: sealing.seal_problem(kid, signature, "0" * 64, keys), 2000)
+    print(f"one seal checked: {per_call * 1e6:.0f} µs")
+
+    start = time.perf_counter()
+    anchor = anchors.make_anchor(timezone.now() + dt.timedelta(minutes=5))
+    records = sum(source["count"] for source in anchor.content.values())
+    print(
+        f"first anchor over every record ({records} records): "
+        f"{time.perf_counter() - start:.2f} s"
+    )
+
+    tracemalloc.start()
+    start = time.perf_counter()
+    report = verification.verify_everything(files=True)
+    seconds = time.perf_counter() - start
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(
+        f"verify_everything --files ({report.counts}): {seconds:.2f} s, peak Python memory "
+        f"{peak / 1e6:.1f} MB, {len(report.problems)} problems"
+    )
+
     tracemalloc.start()
     start = time.perf_counter()
     problems = list(audit.verify_all())

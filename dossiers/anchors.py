@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from . import sealing
@@ -35,6 +35,8 @@ from .audit import canonical_time
 from .models import AccessLogEntry, AuditAnchor, DossierEvent
 
 MODULUS = 1 << 256
+# Clocks of the database and of the verifying process may differ by this much.
+STORAGE_SKEW = dt.timedelta(minutes=2)
 EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 # The advisory lock of anchor making (any constant unique to this use).
 ANCHOR_LOCK = 0x6F6E65_0002
@@ -86,15 +88,44 @@ def as_line(anchor: AuditAnchor) -> str:
     return json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def _append_outside(anchor: AuditAnchor) -> None:
+def _last_seq_outside(path: Path) -> int:
+    """The seq of the file's last complete line (0 for an empty or missing file)."""
+    if not path.exists():
+        return 0
+    with open(path, "rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        handle.seek(max(0, handle.tell() - 65536))
+        lines = [line for line in handle.read().split(b"\n") if line.strip()]
+    for line in reversed(lines):
+        try:
+            return int(json.loads(line)["seq"])
+        except (ValueError, KeyError, TypeError):
+            continue  # a torn last line (a crash while writing): the line before it counts
+    return 0
+
+
+def write_outside() -> None:
+    """Append to the file every anchor the database has and the file has not yet (normally
+    the one just committed; after a crash, the ones missed). Runs after the commit, so the
+    file never holds an anchor the database rolled back."""
     path = settings.ONESTOP_AUDIT_ANCHOR_FILE
     if not path:
         return
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    # O_APPEND: each anchor is one line added at the end; fsync before the database commits.
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    missing = AuditAnchor.objects.filter(seq__gt=_last_seq_outside(path)).order_by("seq")
+    lines = "".join(as_line(anchor) + "\n" for anchor in missing)
+    if not lines:
+        return
+    if path.exists() and path.stat().st_size:
+        with open(path, "rb") as handle:
+            handle.seek(-1, os.SEEK_END)
+            if handle.read(1) != b"\n":
+                lines = "\n" + lines  # after a torn line, start a line of our own
+    # O_APPEND: lines are only ever added at the end; fsync before reporting success.
     descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
     try:
-        os.write(descriptor, (as_line(anchor) + "\n").encode())
+        os.write(descriptor, lines.encode())
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
@@ -106,8 +137,12 @@ def make_anchor(now: dt.datetime | None = None) -> AuditAnchor | None:
     end = now - dt.timedelta(seconds=settings.ONESTOP_AUDIT_ANCHOR_LAG_SECONDS)
     with transaction.atomic():
         if connection.vendor == "postgresql":
+            # Another process is making one: skip this turn rather than wait (a session
+            # holding the lock must not stall the worker's sweep).
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ANCHOR_LOCK])
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [ANCHOR_LOCK])
+                if not cursor.fetchone()[0]:
+                    return None
         last = AuditAnchor.objects.order_by("-seq").first()
         start = last.window_end if last else EPOCH
         if end <= start:
@@ -124,7 +159,7 @@ def make_anchor(now: dt.datetime | None = None) -> AuditAnchor | None:
         anchor.hash = anchor_hash(_signed_fields(anchor))
         anchor.key_id, anchor.signature = sealing.seal(anchor.hash)
         anchor.save()
-        _append_outside(anchor)
+        transaction.on_commit(write_outside)
     return anchor
 
 
@@ -145,12 +180,20 @@ def _parse_time(text: str) -> dt.datetime:
     return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
 
 
-def _outside_records() -> list[dict] | None:
+def _outside_records(problems: list[str]) -> list[dict] | None:
     path = settings.ONESTOP_AUDIT_ANCHOR_FILE
     if not path or not Path(path).exists():
         return None
-    with open(path, encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+    records = []
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                problems.append(f"anchor file line {number} is not a complete anchor (torn?)")
+    return records
 
 
 def _stored_records() -> list[dict]:
@@ -165,7 +208,7 @@ def trusted_anchors(keys=None) -> tuple[list[dict], list[str]]:
     keys = keys if keys is not None else sealing.trusted_keys()
     problems = []
     stored = _stored_records()
-    outside = _outside_records()
+    outside = _outside_records(problems)
     if settings.ONESTOP_AUDIT_ANCHOR_FILE and outside is None and stored:
         problems.append("the anchor file outside the database is missing")
     reference = outside if outside is not None else stored
@@ -195,10 +238,43 @@ def trusted_anchors(keys=None) -> tuple[list[dict], list[str]]:
 _SIGNED = ("seq", "created_at", "window_start", "window_end", "content", "prev_hash")
 
 
-def verify_anchors(keys=None) -> Iterator[str]:
-    """Recompute every anchored window from the records present and compare."""
+def _freshness_slack() -> dt.timedelta:
+    """How old the newest anchor may be before anchoring counts as stopped."""
+    return dt.timedelta(
+        minutes=settings.ONESTOP_AUDIT_ANCHOR_MINUTES + 10,
+        seconds=settings.ONESTOP_AUDIT_ANCHOR_LAG_SECONDS,
+    )
+
+
+def verify_anchors(keys=None, now: dt.datetime | None = None) -> Iterator[str]:
+    """Recompute every anchored window from the records present and compare; and see that
+    anchoring goes on and that no record was moved out of the anchors' reach."""
+    now = now or timezone.now()
     anchors, problems = trusted_anchors(keys)
     yield from problems
+    for name, (model, _column) in sources().items():
+        # `recorded_at` is not sealed (the database sets it): a record moved before the first
+        # window or into the future would never be anchored, so its removal would go unseen.
+        stray = model._base_manager.filter(
+            models.Q(recorded_at__lte=EPOCH) | models.Q(recorded_at__gt=now + STORAGE_SKEW)
+        ).count()
+        if stray:
+            yield (
+                f"{name}: {stray} records carry a storage time no anchor can cover (before "
+                f"{EPOCH:%Y} or in the future): moved out of the anchors' reach"
+            )
+    if anchors:
+        newest = _parse_time(anchors[-1]["created_at"])
+        if now - newest > _freshness_slack():
+            yield (
+                f"no anchor since {anchors[-1]['created_at']}: anchoring has stopped, so records "
+                "stored since are not protected against removal (is the worker running?)"
+            )
+    elif settings.ONESTOP_AUDIT_ANCHOR_FILE:
+        oldest = DossierEvent.objects.order_by("recorded_at").values_list("recorded_at", flat=True)
+        first = oldest.first()
+        if first is not None and now - first > _freshness_slack():
+            yield "no anchor was ever made, though records are stored (is the worker running?)"
     if not anchors:
         return
     ends = [_parse_time(a["window_end"]) for a in anchors]

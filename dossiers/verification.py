@@ -14,10 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -153,6 +154,20 @@ CHECKS: list[Check] = [
 ]
 
 
+@contextmanager
+def _one_snapshot():
+    """On PostgreSQL, every check reads the same snapshot (REPEATABLE READ, read only): an
+    action committed between two reads must not look like tampering. (SQLite is left alone:
+    a transaction there would hold the write lock for the whole verification.)"""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
+
+
 def verify_everything(
     *, files: bool = False, report_all: bool = True, progress: Callable[[str], None] | None = None
 ) -> VerificationReport:
@@ -160,12 +175,13 @@ def verify_everything(
     problem. `progress(name)` is told each check's name as it starts."""
     started_at = timezone.now()
     verification = Verification(files=files, report_all=report_all, progress=progress)
-    for check in CHECKS:
-        if verification.enough:
-            break
-        if progress is not None:
-            progress(check.__name__)
-        check(verification)
+    with _one_snapshot():
+        for check in CHECKS:
+            if verification.enough:
+                break
+            if progress is not None:
+                progress(check.__name__)
+            check(verification)
     return VerificationReport(
         ok=not verification.problems,
         problems=verification.problems,

@@ -220,10 +220,12 @@ ONESTOP_EMAIL_RETRY_DAYS = float(os.environ.get("ONESTOP_EMAIL_RETRY_DAYS", "3")
 
 # Production hardening: on whenever DEBUG is off; each can be relaxed by its variable
 # (e.g. behind a TLS-terminating proxy that already redirects).
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Reverse proxies whose X-Forwarded-For is believed (CIDR networks, comma-separated); none by
 # default, so the TCP peer is the client (onestop/net.py).
 ONESTOP_TRUSTED_PROXIES = env_list("ONESTOP_TRUSTED_PROXIES")
+# X-Forwarded-Proto likewise only when a proxy is declared (a client could otherwise claim https).
+if ONESTOP_TRUSTED_PROXIES:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)

@@ -56,7 +56,9 @@ def problems(files=False):
 
 def anchor_now():
     # A moment later than every record stored so far (the database clock may run ahead).
-    return anchors.make_anchor(timezone.now() + dt.timedelta(seconds=5))
+    anchor = anchors.make_anchor(timezone.now() + dt.timedelta(seconds=5))
+    anchors.write_outside()  # what the commit does (the test's transaction never commits)
+    return anchor
 
 
 def test_a_clean_trail_verifies(make_dossier, anchor_file):
@@ -308,6 +310,7 @@ def test_the_worker_anchors_on_schedule(settings, anchor_file, make_dossier):
     assert anchors.anchor_if_due(now + dt.timedelta(minutes=4)) is None
     assert anchors.anchor_if_due(now + dt.timedelta(minutes=5)).seq == 2
     call_command("audit_anchor")
+    anchors.write_outside()  # what each commit does
     assert list(anchors.verify_anchors()) == []
 
 
@@ -427,3 +430,73 @@ def test_attachment_added_later_keeps_the_trail_whole(make_dossier, citizen):
         document=document,
     )
     assert list(integrity.verify_history()) == []
+
+
+def test_the_anchor_reaches_the_file_when_its_transaction_commits(
+    make_dossier, anchor_file, django_capture_on_commit_callbacks
+):
+    make_dossier(Status.SUBMITTED)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        anchors.make_anchor(timezone.now() + dt.timedelta(seconds=5))
+    assert not anchor_file.exists()  # nothing outside before the database has committed
+    for callback in callbacks:
+        callback()
+    assert json.loads(anchor_file.read_text())["seq"] == 1
+    anchors.write_outside()  # again: nothing is written twice
+    assert len(anchor_file.read_text().splitlines()) == 1
+
+
+def test_a_torn_line_in_the_anchor_file_is_reported_not_fatal(make_dossier, anchor_file):
+    make_dossier(Status.SUBMITTED)
+    anchor_now()
+    with open(anchor_file, "a") as handle:
+        handle.write('{"seq": 2, "crea')
+    assert "anchor file line 2 is not a complete anchor (torn?)" in anchors.verify_anchors()
+    make_dossier(Status.SUBMITTED)
+    anchor_now()  # the next anchor still finds its place after the torn line
+    assert any(a["seq"] == 2 for a in anchors._outside_records([]))
+
+
+@pytest.mark.parametrize("moved_to", ["2099-01-01 00:00:00+00", "1999-01-01 00:00:00+00"])
+def test_a_record_moved_out_of_the_anchors_reach_is_caught(make_dossier, anchor_file, moved_to):
+    """Review finding: recorded_at is not sealed; moving a record beyond every window would
+    let its later removal go unseen."""
+    dossier = make_dossier(Status.RECEIVED)
+    newest = dossier.events.order_by("-seq").first()
+    tamper("UPDATE dossiers_dossierevent SET recorded_at = %s WHERE id = %s", [moved_to, newest.pk])
+    anchor_now()
+    assert any(
+        p.startswith("events: 1 records carry a storage time no anchor can cover")
+        for p in anchors.verify_anchors()
+    )
+
+
+def test_anchoring_that_stopped_is_reported(make_dossier, anchor_file):
+    """Review finding: a session holding the anchor lock, or a failing insert, stops anchoring;
+    verification says so."""
+    make_dossier(Status.SUBMITTED)
+    anchor_now()
+    assert list(anchors.verify_anchors()) == []
+    later = timezone.now() + dt.timedelta(minutes=30)
+    (problem,) = anchors.verify_anchors(now=later)
+    assert "anchoring has stopped" in problem
+
+
+def test_pausing_and_resuming_a_subscription_keeps_its_row_bound(admin_user):
+    """Review finding: pause and resume changed tracked fields with update(), leaving the
+    current row different from its last history row (a false alarm)."""
+    from dossiers.integrations import webhooks
+    from dossiers.models import WebhookSubscription
+
+    subscription = WebhookSubscription.objects.create(
+        owner=admin_user,
+        url="https://hook.example.gov.vn/onestop",
+        secret="whsec_" + "A" * 32,
+        created_at=timezone.now(),
+    )
+    webhooks.pause(subscription, "bảo trì")
+    assert list(integrity.verify_history()) == []
+    webhooks.resume(subscription)
+    assert list(integrity.verify_history()) == []
+    states = WebhookSubscription.history.filter(id=subscription.pk).values_list("state", flat=True)
+    assert set(states) == {"active", "paused"}

@@ -370,6 +370,7 @@ def _failed(subscription: WebhookSubscription, attempt: DeliveryAttempt, now) ->
             failing_since=failing_since,
             next_attempt_at=None,
         )
+        _record_state(subscription.pk)
         # A job in this transaction: the e-mail leaves exactly when the pause is committed.
         tell_paused.enqueue(subscription.pk, reason)
         return
@@ -585,10 +586,22 @@ def subscription_delete(subscription: WebhookSubscription) -> None:
 # --- what administrators and owners do ----------------------------------------------------------
 
 
+def _record_state(subscription_id: int) -> None:
+    """A history row for a change of state made with update() (which writes none): the state
+    and the pause reason are in the subscription's sealed history, and the current row must
+    match its newest history row (integrity.verify_history)."""
+    row = WebhookSubscription.objects.get(pk=subscription_id)
+    row.save(update_fields=["state", "paused_reason"])
+
+
 def pause(subscription: WebhookSubscription, reason: str = "") -> None:
-    WebhookSubscription.objects.filter(pk=subscription.pk).update(
-        state=WebhookSubscription.State.PAUSED, paused_reason=reason[:255], next_attempt_at=None
-    )
+    with transaction.atomic():
+        WebhookSubscription.objects.filter(pk=subscription.pk).update(
+            state=WebhookSubscription.State.PAUSED,
+            paused_reason=reason[:255],
+            next_attempt_at=None,
+        )
+        _record_state(subscription.pk)
 
 
 def _retry_now(subscription: WebhookSubscription, **fields) -> None:
@@ -602,6 +615,7 @@ def resume(subscription: WebhookSubscription) -> None:
     """Active again, retrying at once from where it stopped."""
     with transaction.atomic():
         _retry_now(subscription, state=WebhookSubscription.State.ACTIVE, paused_reason="")
+        _record_state(subscription.pk)
 
 
 def replay(subscription: WebhookSubscription, *, after: int) -> None:
