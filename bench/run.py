@@ -127,8 +127,7 @@ def main():
     anchor = anchors.make_anchor(timezone.now() + dt.timedelta(minutes=5))
     records = sum(source["count"] for source in anchor.content.values())
     print(
-        f"first anchor over every record ({records} records): "
-        f"{time.perf_counter() - start:.2f} s"
+        f"first anchor over every record ({records} records): {time.perf_counter() - start:.2f} s"
     )
 
     tracemalloc.start()
