@@ -93,3 +93,23 @@ def check_anchor_file(app_configs=None, **kwargs):
             id="onestop.W002",
         )
     ]
+
+
+@checks.register(checks.Tags.security)
+def check_signing_key(app_configs=None, **kwargs):
+    """onestop.E001: the audit signing key must load, or nothing can be recorded."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from .sealing import signing_key
+
+    try:
+        signing_key()
+    except (ImproperlyConfigured, OSError, ValueError, TypeError) as error:
+        return [
+            checks.Error(
+                f"The audit signing key cannot be loaded: {error}",
+                hint="See docs/integrity.md, Keys.",
+                id="onestop.E001",
+            )
+        ]
+    return []

@@ -83,7 +83,10 @@ def _signing_key(inline: str, path: str, make_if_missing: bool) -> Ed25519Privat
     if not file.exists():
         if not make_if_missing:
             raise ImproperlyConfigured(f"The audit signing key file {file} does not exist.")
-        return generate_key_file(file)
+        try:
+            return generate_key_file(file)
+        except FileExistsError:
+            pass  # the server and the worker started together: the other one made it
     return _load_private(file.read_text())
 
 

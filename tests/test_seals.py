@@ -500,3 +500,41 @@ def test_pausing_and_resuming_a_subscription_keeps_its_row_bound(admin_user):
     assert list(integrity.verify_history()) == []
     states = WebhookSubscription.history.filter(id=subscription.pk).values_list("state", flat=True)
     assert set(states) == {"active", "paused"}
+
+
+def test_check_refuses_a_key_file_that_is_missing_or_not_a_key(settings, tmp_path):
+    from django.core.management import call_command as run
+    from django.core.management.base import SystemCheckError
+
+    settings.ONESTOP_AUDIT_SIGNING_KEY = ""
+    settings.DEBUG = False
+    for path in (tmp_path / "absent.pem", tmp_path / "garbage.pem"):
+        if path.name == "garbage.pem":
+            path.write_text("not a key")
+        settings.ONESTOP_AUDIT_SIGNING_KEY_FILE = str(path)
+        sealing.reset_key_cache()
+        try:
+            with pytest.raises(SystemCheckError, match=r"onestop\.E001"):
+                run("check")
+        finally:
+            sealing.reset_key_cache()
+
+
+def test_a_key_made_meanwhile_by_another_process_is_used(tmp_path, monkeypatch):
+    """`make run` starts the server and the worker together: both may find no key file, and
+    the second to write it must use the first one's key, not fail."""
+    path = tmp_path / "dev.pem"
+    real = sealing.generate_key_file
+    made_by_the_other = []
+
+    def racing(target):
+        made_by_the_other.append(real(target))  # the other process wins the race
+        return real(target)  # ours finds the file taken (O_EXCL)
+
+    monkeypatch.setattr(sealing, "generate_key_file", racing)
+    sealing._signing_key.cache_clear()
+    try:
+        key = sealing._signing_key("", str(path), True)
+        assert _pem(key) == _pem(made_by_the_other[0])
+    finally:
+        sealing._signing_key.cache_clear()
