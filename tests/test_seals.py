@@ -502,7 +502,7 @@ def test_pausing_and_resuming_a_subscription_keeps_its_row_bound(admin_user):
     assert set(states) == {"active", "paused"}
 
 
-def test_check_refuses_a_key_file_that_is_missing_or_not_a_key(settings, tmp_path):
+def test_check_refuses_a_key_file_that_is_missing_or_not_a_key(settings, tmp_path, db):
     from django.core.management import call_command as run
     from django.core.management.base import SystemCheckError
 
