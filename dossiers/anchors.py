@@ -71,6 +71,10 @@ def anchor_hash(fields: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+# What an anchor's hash covers (a line of the file holds these, the hash and the seal).
+_SIGNED = ("seq", "created_at", "window_start", "window_end", "content", "prev_hash")
+
+
 def _signed_fields(anchor: AuditAnchor) -> dict:
     return {
         "seq": anchor.seq,
@@ -233,9 +237,6 @@ def trusted_anchors(keys=None) -> tuple[list[dict], list[str]]:
             problems.append(f"anchor {record['seq']}: seal: {unsealed}")
         prev = record["hash"]
     return reference, problems
-
-
-_SIGNED = ("seq", "created_at", "window_start", "window_end", "content", "prev_hash")
 
 
 def _freshness_slack() -> dt.timedelta:

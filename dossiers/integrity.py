@@ -9,6 +9,7 @@ report them.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Iterator
 
 from django.core.files.storage import default_storage
@@ -37,7 +38,7 @@ def verify_history_model(history_model, keys=None) -> Iterator[str]:
     matches its hash and seal, and the object's current row equals its newest history row."""
     keys = keys if keys is not None else sealing.trusted_keys()
     model = history_model.instance_type
-    key = sealing._object_key(history_model)
+    key = sealing.object_key(history_model)
     label = _label(history_model)
     fields = {f.attname: f for f in model._meta.concrete_fields}
     tracked = _tracked_attnames(history_model)
@@ -162,10 +163,13 @@ def verify_files() -> Iterator[str]:
     sealed_slips = _sealed_slip_hashes()
     documents = Attachment.objects.exclude(file="").values_list("pk", "file", "sha256")
     slips = Slip.objects.values_list("pk", "file", "dossier_id", "kind", "source_seq")
-    stored = [("document", pk, name, sha) for pk, name, sha in documents.iterator(BATCH)] + [
-        ("slip", pk, name, sealed_slips.get((dossier_id, kind, seq)))
-        for pk, name, dossier_id, kind, seq in slips.iterator(BATCH)
-    ]
+    stored = itertools.chain(
+        (("document", pk, name, sha) for pk, name, sha in documents.iterator(BATCH)),
+        (
+            ("slip", pk, name, sealed_slips.get((dossier_id, kind, seq)))
+            for pk, name, dossier_id, kind, seq in slips.iterator(BATCH)
+        ),
+    )
     for label, pk, name, expected in stored:
         try:
             actual = _file_digest(name)

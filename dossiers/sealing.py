@@ -239,7 +239,7 @@ def seal_history_row(history_instance, **_kwargs) -> None:
     model = type(history_instance)
     if not issubclass(model, SealedHistory):
         return
-    key = _object_key(model)
+    key = object_key(model)
     previous = (
         model.objects.filter(**{key: getattr(history_instance, key)})
         .order_by("-seal_seq", "-history_id")
@@ -252,7 +252,7 @@ def seal_history_row(history_instance, **_kwargs) -> None:
     history_instance.key_id, history_instance.signature = seal(history_instance.seal_hash)
 
 
-def _object_key(model) -> str:
+def object_key(model) -> str:
     """The history column holding the tracked object's primary key (`id` here)."""
     return model.instance_type._meta.pk.attname
 

@@ -83,14 +83,19 @@ COUNT_LABELS = {
 }
 
 
+def _report_each(verification: Verification, problems) -> None:
+    """Record each problem, stopping at the first when only the first was asked for."""
+    for problem in problems:
+        verification.found(problem)
+        if verification.enough:
+            return
+
+
 def check_chains(verification: Verification) -> None:
     """Every dossier's hash chain, with the history rows its events name."""
     verification.count("dossiers", Dossier.objects.count())
     verification.count("events", DossierEvent.objects.count())
-    for problem in verify_all():
-        verification.found(problem)
-        if verification.enough:
-            return
+    _report_each(verification, verify_all())
 
 
 def check_digests(verification: Verification) -> None:
@@ -103,17 +108,7 @@ def check_digests(verification: Verification) -> None:
 def check_access_log(verification: Verification) -> None:
     """The access log's global chain."""
     verification.count("access_log_entries", AccessLogEntry.objects.count())
-    for problem in verify_access_log():
-        verification.found(problem)
-        if verification.enough:
-            return
-
-
-def _report_each(verification: Verification, problems) -> None:
-    for problem in problems:
-        verification.found(problem)
-        if verification.enough:
-            return
+    _report_each(verification, verify_access_log())
 
 
 def check_history(verification: Verification) -> None:

@@ -281,7 +281,9 @@ def test_switching_triggers_off_does_not_hide_tampering(make_dossier):
 def test_anchors_are_written_outside_the_database_and_checked_against_it(make_dossier, anchor_file):
     make_dossier(Status.RECEIVED)
     first = anchor_now()
-    assert anchor_now() is None or anchor_now().seq > first.seq  # nothing new: maybe no anchor
+    second = anchor_now()  # nothing stored since: an anchor of an empty window, chained on
+    assert second.seq == 2 and second.prev_hash == first.hash
+    assert all(source["count"] == 0 for source in second.content.values())
     lines = [json.loads(line) for line in anchor_file.read_text().splitlines()]
     assert lines[0]["seq"] == 1 and lines[0]["hash"] == first.hash
     assert lines[0]["content"]["events"]["count"] == DossierEvent.objects.count()

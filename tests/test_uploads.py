@@ -19,7 +19,7 @@ from pypdf import PdfWriter
 from rest_framework.test import APIClient
 
 from dossiers import filecheck, services
-from dossiers.demo.scenarios import MINIMAL_PDF, new_draft
+from dossiers.demo.scenarios import MINIMAL_PDF, build_pdf, new_draft
 from dossiers.errors import ValidationFailed
 from dossiers.models import Attachment, Dossier
 from dossiers.workflow import Status
@@ -27,20 +27,6 @@ from dossiers.workflow import Status
 from .conftest import actor
 
 # --- building files ----------------------------------------------------------------------------
-
-
-def build_pdf(objects: list[bytes], *, head: bytes = b"%PDF-1.4\n", tail: bytes = b"") -> bytes:
-    """A PDF whose object 1 is the catalog, with a correct cross-reference table."""
-    out = bytearray(head)
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out) + tail
 
 
 PAGES = b"<</Type/Pages/Kids[3 0 R]/Count 1>>"

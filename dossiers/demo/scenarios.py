@@ -17,15 +17,10 @@ from ..services import Actor
 from ..workflow import Status
 
 
-def _minimal_pdf() -> bytes:
-    """A tiny but real PDF (one blank page, a cross-reference table at the right offsets): it
-    passes the upload check (dossiers/filecheck.py) like a scanner's PDF would."""
-    objects = [
-        b"<</Type/Catalog/Pages 2 0 R>>",
-        b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
-        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
+def build_pdf(objects: list[bytes], *, head: bytes = b"%PDF-1.4\n", tail: bytes = b"") -> bytes:
+    """A PDF whose object 1 is the catalog, with a cross-reference table at the right offsets
+    (the tests build their hostile PDFs with it too)."""
+    out = bytearray(head)
     offsets = []
     for number, body in enumerate(objects, 1):
         offsets.append(len(out))
@@ -34,10 +29,18 @@ def _minimal_pdf() -> bytes:
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
     out += b"trailer\n<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
+    return bytes(out) + tail
 
 
-MINIMAL_PDF = _minimal_pdf()
+# A tiny but real PDF (one blank page): it passes the upload check (dossiers/filecheck.py) like
+# a scanner's PDF would.
+MINIMAL_PDF = build_pdf(
+    [
+        b"<</Type/Catalog/Pages 2 0 R>>",
+        b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
+        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>",
+    ]
+)
 
 
 def pdf_upload(name: str = "giay-to.pdf") -> SimpleUploadedFile:
