@@ -4,6 +4,11 @@
 
 Uses the database of DATABASE_URL (a throw-away SQLite file by default), migrated from scratch.
 Prints one line per measurement; docs/benchmarks.md records the figures and how they were made.
+
+    DATABASE_URL=postgres://…/onestop_1m_p100 .venv/bin/python bench/run.py --scale
+
+measures every page, API call and job over a database filled by bench/seed.py, without
+migrating or flushing it, and prints one table (bench/scale.py).
 """
 
 import argparse
@@ -37,7 +42,24 @@ def main():
         default=50000,
         help="synthetic dossiers bulk-inserted (no events) to size the office queue",
     )
+    parser.add_argument("--scale", action="store_true", help="bench/scale.py over a seeded DB")
+    parser.add_argument("--runs", type=int, default=30, help="--scale: requests per row")
+    parser.add_argument("--skip-wrk", action="store_true", help="--scale: no gunicorn + wrk")
+    parser.add_argument("--skip-verify", action="store_true", help="--scale: no verify_audit")
+    parser.add_argument("--concurrency", type=int, default=16, help="--scale: wrk connections")
+    parser.add_argument("--seconds", type=int, default=20, help="--scale: wrk duration")
     args = parser.parse_args()
+    if args.scale:
+        os.environ.setdefault("DEBUG", "1")
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "onestop.settings")
+        os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+        import django
+
+        django.setup()
+        import scale
+
+        scale.run(args)
+        return
     if not os.environ.get("DATABASE_URL"):
         os.environ["DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
     os.environ.setdefault("DEBUG", "1")
