@@ -407,6 +407,10 @@ _replica = scaling.replica_database(os.environ, DATABASES["default"])
 if _replica:
     DATABASES["replica"] = _replica
 DATABASE_ROUTERS = ["dossiers.replica.ReplicaRouter"]
+# Anchoring: with workers on several machines, set ONESTOP_AUDIT_ANCHORING=0 on all but one
+# host; that host's sweep signs the anchors and appends them to its ONESTOP_AUDIT_ANCHOR_FILE
+# (shipped off the machine), so the file is whole in one place (dossiers/anchors.py).
+ONESTOP_AUDIT_ANCHORING = env_bool("ONESTOP_AUDIT_ANCHORING", True)
 # Sessions (Django's database backend, the default SESSION_ENGINE), the cache (CACHES above:
 # DatabaseCache) and so the throttles and login lockouts are in the database: shared by every
 # application server as they are.

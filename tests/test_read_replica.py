@@ -77,16 +77,6 @@ def test_without_a_replica_everything_reads_the_primary(db):
         assert Dossier.objects.all().db == DEFAULT_DB_ALIAS
 
 
-def test_sessions_and_cache_are_shared_by_every_app_server(settings):
-    """Throttles, lockouts and logins must count across processes and machines: none of them
-    may live in one process's memory."""
-    from django.contrib.sessions.backends.db import SessionStore
-
-    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
-    assert SessionStore.__module__ == settings.SESSION_ENGINE  # Django's database sessions
-    assert settings.AXES_HANDLER == "axes.handlers.database.AxesDatabaseHandler"
-
-
 # --- on PostgreSQL: a mirror of the primary ---------------------------------------------------
 
 
