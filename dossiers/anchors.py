@@ -39,7 +39,7 @@ MODULUS = 1 << 256
 STORAGE_SKEW = dt.timedelta(minutes=2)
 EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 # The advisory lock of anchor making (any constant unique to this use).
-ANCHOR_LOCK = 0x6F6E65_0002
+ANCHOR_LOCK = 0x6F6E65_0003  # not 0002: the change feed's lock (integrations/feed.py)
 
 
 def sources() -> dict[str, tuple]:

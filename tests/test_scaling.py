@@ -4,6 +4,8 @@ shared through the database; one host anchors the audit trail."""
 
 import datetime as dt
 
+import psycopg
+import pytest
 from django.contrib.sessions.backends.db import SessionStore
 from django.utils import timezone
 
@@ -65,3 +67,25 @@ def test_a_host_that_does_not_anchor_needs_no_anchor_file(settings):
     assert [w.id for w in check_anchor_file()] == ["onestop.W002"]
     settings.ONESTOP_AUDIT_ANCHORING = False
     assert check_anchor_file() == []
+
+
+@pytest.mark.postgres
+def test_anchoring_does_not_wait_for_the_change_feed_or_stall_it(db):
+    """The anchor's advisory lock is its own: an action appending to the change feed (which
+    holds the feed's lock until it commits) neither makes the sweep skip anchoring nor waits
+    for an anchor being summed."""
+    from django.db import connection
+
+    from dossiers.integrations.feed import FEED_LOCK
+
+    assert anchors.ANCHOR_LOCK != FEED_LOCK
+    db_settings = connection.settings_dict
+    with psycopg.connect(
+        dbname=db_settings["NAME"],
+        host=db_settings["HOST"] or "127.0.0.1",
+        port=db_settings["PORT"] or 5432,
+        user=db_settings["USER"],
+        password=db_settings["PASSWORD"] or None,
+    ) as action:  # another process, in the middle of an action's transaction
+        action.execute("SELECT pg_advisory_xact_lock(%s)", [FEED_LOCK])
+        assert anchors.make_anchor(timezone.now()) is not None
