@@ -106,6 +106,7 @@ SUPERVISION_PAGES = [
     ("/supervision/export/indicators.xlsx", {}),
     ("/supervision/export/register.csv", {}),
     ("/supervision/export/register.xlsx", {}),
+    ("/api/v1/indicators/", {}),
 ]
 
 
