@@ -39,7 +39,7 @@ MODULUS = 1 << 256
 STORAGE_SKEW = dt.timedelta(minutes=2)
 EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 # The advisory lock of anchor making (any constant unique to this use).
-ANCHOR_LOCK = 0x6F6E65_0002
+ANCHOR_LOCK = 0x6F6E65_0003  # not 0002: the change feed's lock (integrations/feed.py)
 
 
 def sources() -> dict[str, tuple]:
@@ -168,7 +168,11 @@ def make_anchor(now: dt.datetime | None = None) -> AuditAnchor | None:
 
 
 def anchor_if_due(now: dt.datetime | None = None) -> AuditAnchor | None:
-    """The worker's schedule: a new anchor once the last is ONESTOP_AUDIT_ANCHOR_MINUTES old."""
+    """The worker's schedule: a new anchor once the last is ONESTOP_AUDIT_ANCHOR_MINUTES old.
+    Only on hosts with ONESTOP_AUDIT_ANCHORING on: with workers on several machines, one host
+    anchors and keeps the file, so the file is whole on that host (docs/scaling.md)."""
+    if not settings.ONESTOP_AUDIT_ANCHORING:
+        return None
     now = now or timezone.now()
     last = AuditAnchor.objects.order_by("-seq").values_list("created_at", flat=True).first()
     every = dt.timedelta(minutes=settings.ONESTOP_AUDIT_ANCHOR_MINUTES)

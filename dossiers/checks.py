@@ -80,8 +80,8 @@ def check_anchor_file(app_configs=None, **kwargs):
     were removed by someone who can also remove anchors (docs/integrity.md)."""
     from django.conf import settings
 
-    if settings.ONESTOP_AUDIT_ANCHOR_FILE:
-        return []
+    if settings.ONESTOP_AUDIT_ANCHOR_FILE or not settings.ONESTOP_AUDIT_ANCHORING:
+        return []  # a host that does not anchor (docs/scaling.md) keeps no file
     return [
         checks.Warning(
             "ONESTOP_AUDIT_ANCHOR_FILE is not set: the audit anchors are kept in the database "

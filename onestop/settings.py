@@ -8,6 +8,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from onestop import scaling
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -389,3 +391,26 @@ ONESTOP_AUDIT_ANCHOR_LAG_SECONDS = int(os.environ.get("ONESTOP_AUDIT_ANCHOR_LAG_
 ONESTOP_AUDIT_ANCHOR_FILE = os.environ.get("ONESTOP_AUDIT_ANCHOR_FILE", "") or (
     str(BASE_DIR / "var" / "audit-anchors.jsonl") if DEBUG else ""
 )
+
+# --- Beyond one machine (docs/scaling.md; kept in one block, onestop/scaling.py) ---
+# Object storage: with ONESTOP_S3_BUCKET (and ONESTOP_S3_ENDPOINT_URL, _REGION, _ACCESS_KEY_ID,
+# _SECRET_ACCESS_KEY, optional _PREFIX, _ADDRESSING_STYLE, _CA_BUNDLE, _MAX_MEMORY_BYTES) the
+# documents and slips go to a private S3-compatible bucket instead of MEDIA_ROOT; downloads
+# still go through the application's permission-checked views (dossiers/storage.py).
+_object_storage = scaling.object_storage(os.environ)
+if _object_storage:
+    STORAGES["default"] = _object_storage
+# A read replica: with DATABASE_REPLICA_URL the supervisors' read-only pages (indicators,
+# drill-down, audit and access logs, exports) read from the `replica` alias; everything else,
+# every write and every transaction stays on `default` (dossiers/replica.py).
+_replica = scaling.replica_database(os.environ, DATABASES["default"])
+if _replica:
+    DATABASES["replica"] = _replica
+DATABASE_ROUTERS = ["dossiers.replica.ReplicaRouter"]
+# Anchoring: with workers on several machines, set ONESTOP_AUDIT_ANCHORING=0 on all but one
+# host; that host's sweep signs the anchors and appends them to its ONESTOP_AUDIT_ANCHOR_FILE
+# (shipped off the machine), so the file is whole in one place (dossiers/anchors.py).
+ONESTOP_AUDIT_ANCHORING = env_bool("ONESTOP_AUDIT_ANCHORING", True)
+# Sessions (Django's database backend, the default SESSION_ENGINE), the cache (CACHES above:
+# DatabaseCache) and so the throttles and login lockouts are in the database: shared by every
+# application server as they are.

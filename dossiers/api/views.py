@@ -35,6 +35,7 @@ from ..permissions import (
     needs_second_factor,
     visible_dossiers,
 )
+from ..replica import reading_from_replica
 from ..services import Actor
 from ..timeline import citizen_timeline
 from ..workflow import Status
@@ -479,7 +480,8 @@ class IndicatorsView(APIView):
         )
         given.is_valid(raise_exception=True)
         scope = given.scope()
-        figures = indicators.headline(request.user, scope, clock.now())
+        with reading_from_replica():  # read-only figures (dossiers/replica.py)
+            figures = indicators.headline(request.user, scope, clock.now())
         return Response(
             {"date_from": scope.date_from, "date_to": scope.date_to, "figures": figures}
         )

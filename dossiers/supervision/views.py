@@ -2,7 +2,12 @@
 the global audit log, the log of reads of personal data, exports and the trail's integrity.
 Read-only: nothing here changes a dossier (opening a trail only adds its read to the access log;
 starting a verification run asks the worker to read the whole trail), and supervisors have no
-office access."""
+office access.
+
+The figures, lists, logs and exports read from the read replica when there is one
+(`replica_reads`, dossiers/replica.py; the role is checked on the primary first). The trail
+(it writes to the access log and verifies the chain as it is now) and the integrity page (it
+shows the run just asked for) read the primary."""
 
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ from ..audit import verify_dossier
 from ..formatting import vn_datetime
 from ..models import Agency, Attachment, ClockPause, Dossier, DossierEvent, Procedure
 from ..permissions import is_supervisor, supervised_agency_ids, visibility_filter, visible_dossiers
+from ..replica import replica_reads, streamed_from_replica
 from ..services import Actor
 from ..workflow import EventType
 from .forms import ScopeForm
@@ -48,6 +54,7 @@ def _scope_query(scope: indicators.Scope) -> str:
 
 
 @supervisor_required
+@replica_reads
 def dashboard(request):
     form = ScopeForm(request.GET or None, user=request.user)
     scope, now = form.scope(), clock.now()
@@ -81,6 +88,7 @@ def dashboard(request):
 
 
 @supervisor_required
+@replica_reads
 def drill_down(request):
     form = ScopeForm(request.GET or None, user=request.user)
     scope, now = form.scope(), clock.now()
@@ -271,10 +279,11 @@ AUDIT_COLUMNS = [
 
 
 @supervisor_required
+@replica_reads
 def audit_log(request):
     events = _audit_events(request).select_related("dossier", "agency")
     if request.GET.get("format") == "csv":
-        rows = _audit_rows(events.iterator(chunk_size=2000))
+        rows = streamed_from_replica(_audit_rows(events.iterator(chunk_size=2000)))
         return table_response("nhat-ky", "csv", rows, columns=AUDIT_COLUMNS)
     rows, next_cursor = queries.keyset_page(
         events, request.GET.get("after", ""), key="created_at", size=AUDIT_PAGE, descending=True
@@ -318,6 +327,7 @@ ACCESS_PAGE = 50
 
 
 @supervisor_required
+@replica_reads
 def access_log(request):
     """Who read whose personal data, for the dossiers of the supervisor's province."""
     params, province = request.GET, supervised_agency_ids(request.user)
@@ -379,6 +389,7 @@ def _indicator_table(request, scope, now):
 
 
 @supervisor_required
+@replica_reads
 def export_indicators(request, fmt):
     form = ScopeForm(request.GET or None, user=request.user)
     scope, now = form.scope(), clock.now()
@@ -388,6 +399,7 @@ def export_indicators(request, fmt):
 
 
 @supervisor_required
+@replica_reads
 def export_register(request, fmt):
     form = ScopeForm(request.GET or None, user=request.user)
     scope = form.scope()
@@ -399,7 +411,8 @@ def export_register(request, fmt):
         visible_to=request.user,
     )
     name = f"so-theo-doi-{scope.date_from:%Y%m%d}-{scope.date_to:%Y%m%d}"
-    return table_response(name, fmt, rows)
+    # CSV is streamed after the view returns: its rows still read from the replica.
+    return table_response(name, fmt, streamed_from_replica(rows))
 
 
 @supervisor_required
