@@ -80,7 +80,8 @@ def problems(env: dict[str, str]) -> list[str]:
     key, key_file = env.get("ONESTOP_AUDIT_SIGNING_KEY"), env.get("ONESTOP_AUDIT_SIGNING_KEY_FILE")
     if not key and not key_file:
         found.append(
-            "ONESTOP_AUDIT_SIGNING_KEY_FILE: the audit signing key, made with "
+            "ONESTOP_AUDIT_SIGNING_KEY_FILE (or ONESTOP_AUDIT_SIGNING_KEY): the audit signing "
+            "key, made with "
             "`manage.py audit_keys generate FILE` (docs/integrity.md)."
         )
     elif key_file and not key and not os.access(key_file, os.R_OK):
