@@ -13,6 +13,8 @@ from pathlib import Path
 # only with its directory on the path.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from gunicorn import glogging
+
 from onestop.logs import JsonFormatter  # after the path is set
 
 wsgi_app = "onestop.wsgi:application"
@@ -52,28 +54,22 @@ accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 proc_name = "onestop"
+# gunicorn's control socket (gunicornc) would sit at one path per user, shared by every
+# instance on the machine; nothing here uses it.
+control_socket_disable = True
 _debug = os.environ.get("DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}
 if (os.environ.get("LOG_FORMAT", "") or ("text" if _debug else "json")) == "json":
-    logconfig_dict = {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"json": {"()": JsonFormatter}},
-        "handlers": {
-            "error_console": {
-                "class": "logging.StreamHandler",
-                "formatter": "json",
-                "stream": "ext://sys.stderr",
-            },
-        },
-        "loggers": {
-            "gunicorn.error": {
-                "level": loglevel.upper(),
-                "handlers": ["error_console"],
-                "propagate": False,
-                "qualname": "gunicorn.error",
-            },
-        },
-    }
+
+    class JsonLogger(glogging.Logger):
+        """gunicorn's logger with its error log's lines as JSON (the access log stays off: a
+        logconfig_dict would switch it on)."""
+
+        def setup(self, cfg):
+            super().setup(cfg)
+            for handler in self.error_log.handlers:
+                handler.setFormatter(JsonFormatter())
+
+    logger_class = JsonLogger
 
 # The heartbeat files in memory rather than on a possibly slow disk.
 if os.path.isdir("/dev/shm"):

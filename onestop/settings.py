@@ -7,6 +7,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from whitenoise.compress import Compressor as WhiteNoiseCompressor
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -408,6 +409,11 @@ LOGGING["formatters"] = {
     "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
 }
 LOGGING["handlers"]["console"].update(formatter=LOG_FORMAT, filters=["request_id"])
+
+# Static files (DEBUG off): collectstatic writes hashed names with gzip and Brotli copies, served
+# by WhiteNoise with a far-future expiry. Source maps are fetched by developer tools only: not
+# compressed (the API docs' maps are the bulk of the compression time).
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [*WhiteNoiseCompressor.SKIP_COMPRESS_EXTENSIONS, "map"]
 
 # A load balancer probes /healthz over plain HTTP on the private network: no redirect to HTTPS.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
