@@ -28,9 +28,11 @@ run: install system-deps
 # key (from the environment or the env file ONESTOP_ENV_FILE, default .env), migrates, collects
 # the static files, then gunicorn (gunicorn.conf.py) and WORKERS workers; Ctrl-C stops them all.
 # docs/deployment.md.
-WORKERS ?= 1
+# HOST, PORT, WORKERS given to make (`make serve PORT=9000 WORKERS=2`) are passed on; otherwise
+# the environment's or the env file's apply (defaults 127.0.0.1, 8000, 1).
+SERVE_VARS = $(foreach v,HOST PORT WORKERS,$(if $(filter command line environment,$(origin $(v))),$(v)=$($(v))))
 serve: install system-deps
-	HOST=$(HOST) PORT=$(PORT) WORKERS=$(WORKERS) $(PY) -m onestop.serve
+	$(SERVE_VARS) $(PY) -m onestop.serve
 
 # The current code of the demo staff's authenticator (the published demo key of
 # dossiers/demo/seeding.py): type it after the password when logging in as a demo official.
