@@ -14,7 +14,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: run otp test lint audit install install-dev system-deps system-deps-test diagram openapi clean
+.PHONY: run serve otp test lint audit install install-dev system-deps system-deps-test diagram openapi clean
 
 # The web server and one background worker together: Ctrl-C stops both.
 run: install system-deps
@@ -23,6 +23,16 @@ run: install system-deps
 	@bash -c 'DEBUG=1 $(PY) manage.py run_worker & worker=$$!; \
 	  trap "kill $$worker 2>/dev/null; wait $$worker 2>/dev/null" EXIT; \
 	  DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)'
+
+# As in production (DEBUG=0): refuses without SECRET_KEY, ALLOWED_HOSTS and the audit signing
+# key (from the environment or the env file ONESTOP_ENV_FILE, default .env), migrates, collects
+# the static files, then gunicorn (gunicorn.conf.py) and WORKERS workers; Ctrl-C stops them all.
+# docs/deployment.md.
+# HOST, PORT, WORKERS given to make (`make serve PORT=9000 WORKERS=2`) are passed on; otherwise
+# the environment's or the env file's apply (defaults 127.0.0.1, 8000, 1).
+SERVE_VARS = $(foreach v,HOST PORT WORKERS,$(if $(filter command line environment,$(origin $(v))),$(v)=$($(v))))
+serve: install system-deps
+	$(SERVE_VARS) $(PY) -m onestop.serve
 
 # The current code of the demo staff's authenticator (the published demo key of
 # dossiers/demo/seeding.py): type it after the password when logging in as a demo official.

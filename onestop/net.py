@@ -51,6 +51,14 @@ def resolve_client_ip(peer: str | None, forwarded_for: str | None) -> str | None
     return str(address)
 
 
+def from_trusted_proxy(request) -> bool:
+    """Whether the TCP peer of the request is one of the trusted proxies (whose headers, such as
+    X-Request-ID, are believed)."""
+    networks = trusted_proxies()
+    peer = _parse(request.META.get(ORIGINAL_REMOTE_ADDR, request.META.get("REMOTE_ADDR")) or "")
+    return peer is not None and any(peer in network for network in networks)
+
+
 def client_ip(request) -> str | None:
     """The request's client address (computed once by ClientAddressMiddleware)."""
     if ORIGINAL_REMOTE_ADDR in request.META:

@@ -7,6 +7,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from whitenoise.compress import Compressor as WhiteNoiseCompressor
 
 from onestop import scaling
 
@@ -63,6 +64,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: every later reader of REMOTE_ADDR gets the client, not the proxy (onestop/net.py).
     "onestop.net.ClientAddressMiddleware",
+    # Second: the request id and the request's log line (onestop/logs.py); it trusts an incoming
+    # X-Request-ID only from a proxy, which the middleware above has identified.
+    "onestop.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # The Content-Security-Policy header on every response (CONTENT_SECURITY_POLICY below).
     "csp.middleware.CSPMiddleware",
@@ -414,3 +418,55 @@ ONESTOP_AUDIT_ANCHORING = env_bool("ONESTOP_AUDIT_ANCHORING", True)
 # Sessions (Django's database backend, the default SESSION_ENGINE), the cache (CACHES above:
 # DatabaseCache) and so the throttles and login lockouts are in the database: shared by every
 # application server as they are.
+
+# --- Production serving: `make serve`, gunicorn.conf.py, /healthz, request logs, the database
+# connection pool (docs/deployment.md). Kept in one block; it comes after every DATABASES entry.
+
+# Logs: one JSON object per line in production (LOG_FORMAT=json, the default when DEBUG is off),
+# plain text in development; every record carries the request id (onestop/logs.py).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "") or ("text" if DEBUG else "json")
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be json or text.")
+LOGGING["filters"] = {"request_id": {"()": "onestop.logs.RequestIdFilter"}}
+LOGGING["formatters"] = {
+    "json": {"()": "onestop.logs.JsonFormatter"},
+    "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+}
+LOGGING["handlers"]["console"].update(formatter=LOG_FORMAT, filters=["request_id"])
+
+# Static files (DEBUG off): collectstatic writes hashed names with gzip and Brotli copies, served
+# by WhiteNoise with a far-future expiry. Source maps are fetched by developer tools only: not
+# compressed (the API docs' maps are the bulk of the compression time).
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [*WhiteNoiseCompressor.SKIP_COMPRESS_EXTENSIONS, "map"]
+
+# A load balancer probes /healthz over plain HTTP on the private network: no redirect to HTTPS.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# PostgreSQL: a connection attempt gives up after ONESTOP_DB_CONNECT_TIMEOUT seconds (libpq
+# waits forever by default, and /healthz must answer 503, not hang). With ONESTOP_DB_POOL (on
+# by default when DEBUG is off) each process keeps a psycopg pool (Django's "pool" option):
+# requests borrow a connection and give it back instead of connecting each time. Persistent
+# connections (CONN_MAX_AGE) are then off, as Django requires. SQLite has no pool.
+ONESTOP_DB_POOL = env_bool("ONESTOP_DB_POOL", not DEBUG)
+for _database in DATABASES.values():
+    if _database["ENGINE"] != "django.db.backends.postgresql":
+        continue
+    _options = _database.setdefault("OPTIONS", {})
+    _options.setdefault("connect_timeout", int(os.environ.get("ONESTOP_DB_CONNECT_TIMEOUT", "5")))
+    if ONESTOP_DB_POOL:
+        # A gunicorn process serves at most WEB_THREADS requests at once (gunicorn.conf.py):
+        # that many connections are all it can use.
+        _pool_max = int(
+            os.environ.get("ONESTOP_DB_POOL_MAX", "") or os.environ.get("WEB_THREADS", "") or 4
+        )
+        _options["pool"] = {
+            "min_size": min(int(os.environ.get("ONESTOP_DB_POOL_MIN", "1")), _pool_max),
+            "max_size": _pool_max,
+            # How long a request waits for a free connection (or for the database to come
+            # back) before it fails: /healthz answers 503 within this time when it is down.
+            "timeout": float(os.environ.get("ONESTOP_DB_POOL_TIMEOUT", "10")),
+            # Idle connections beyond min_size close after this; each is renewed after an hour.
+            "max_idle": float(os.environ.get("ONESTOP_DB_POOL_MAX_IDLE", "300")),
+            "max_lifetime": float(os.environ.get("ONESTOP_DB_POOL_MAX_LIFETIME", "3600")),
+        }
+        _database["CONN_MAX_AGE"] = 0

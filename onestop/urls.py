@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from . import accounts, views
 
 handler400 = "onestop.views.bad_request"
+handler500 = "onestop.views.server_error"
 
 admin.site.site_header = "onestop"
 admin.site.site_title = "onestop"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Case, Count, F, Min, Prefetch, Q, When
+from django.db.models import Case, Count, F, Max, Min, Prefetch, Q, When
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_tasks_db.compat import TaskResultStatus
@@ -216,6 +216,15 @@ def worker_overview(now: dt.datetime | None = None, *, failed_jobs: bool = True)
 HEALTH_CACHE_SECONDS = 15
 
 
+def last_sweep_at() -> dt.datetime | None:
+    """When a worker last swept (or started): each sweep, and each worker as it starts, plans
+    the next sweep first, so the planned one was enqueued then. None: no sweep is planned (no
+    worker ever ran). One query on the waiting jobs (the task table's partial index)."""
+    return DBTaskResult.objects.filter(
+        status=TaskResultStatus.READY, task_path=tasks.sweep.module_path
+    ).aggregate(at=Max("enqueued_at"))["at"]
+
+
 def health() -> dict:
     """What /healthz answers: the database answers, the worker's queue, the subscriptions'
     states. Counts only, no personal data; a database that does not answer raises DatabaseError.
@@ -225,12 +234,16 @@ def health() -> dict:
         cursor.fetchone()
     now = timezone.now()
     worker = worker_overview(now, failed_jobs=False)
+    last_sweep = last_sweep_at()
     return {
         "database": "ok",
         "worker": {
             "backlog": worker.backlog,
             "oldest_due_seconds": worker.oldest_due_seconds,
             "running": worker.running,
+            "last_sweep_seconds": (
+                max(0, int((now - last_sweep).total_seconds())) if last_sweep else None
+            ),
         },
         # Recounted at most every HEALTH_CACHE_SECONDS: it scans the backlog, and /healthz is
         # open to anyone.
