@@ -201,6 +201,12 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["competent_agency", "status", "original_due_at"]),
             models.Index(fields=["applicant_user", "-created_at"]),
             models.Index(fields=["status", "original_due_at"]),
+            # The indicators' day slices (rollup refresh) and drill-downs select by these dates.
+            models.Index(fields=["submitted_at"], name="dossier_submitted_at_idx"),
+            models.Index(fields=["received_at"], name="dossier_received_at_idx"),
+            models.Index(fields=["resolved_at"], name="dossier_resolved_at_idx"),
+            models.Index(fields=["returned_at"], name="dossier_returned_at_idx"),
+            models.Index(fields=["rated_at"], name="dossier_rated_at_idx"),
         ]
         constraints = [
             models.UniqueConstraint(
