@@ -10,7 +10,7 @@ from django.core.management import call_command
 
 from dossiers import indicators, services, tasks
 from dossiers.models import Channel, Dossier, IndicatorChange, IndicatorRollup
-from dossiers.workflow import Status
+from dossiers.workflow import CLOCK_RUNNING_STATUSES, Status
 
 from .conftest import actor, vn
 
@@ -136,6 +136,10 @@ def assert_rollups_match(supervisor, commune, other_commune, procedure, now=NOW)
         assert figures_of(supervisor, scope, now, "rollups") == figures_of(
             supervisor, scope, now, "raw"
         ), scope
+
+
+def test_the_open_statuses_are_those_of_the_state_figures():
+    assert set(indicators.OPEN_STATUSES) == {*CLOCK_RUNNING_STATUSES, *indicators.PAUSED_STATUSES}
 
 
 def test_rollups_equal_the_counts_from_the_dossiers(
