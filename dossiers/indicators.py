@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.db import connection, transaction
 from django.db.models import Avg, Count, Exists, F, Q, Sum, Value
@@ -373,7 +374,7 @@ def _period_counts(row: dict | None) -> dict:
     return {**counts, "avg_seconds": seconds}
 
 
-def _state_counts(user, scope: Scope, now, by: str | None = None):
+def _state_counts(user, scope: Scope, now, by: tuple[str, ...]) -> dict[tuple, dict]:
     """In progress and paused now, counted over the open dossiers only."""
     # Counting a never-null column of the index (COUNT(id) would read the table).
     counts = {key: Count("status", filter=q) for key, q in state_figures(now).items()}
@@ -389,9 +390,8 @@ def _state_counts(user, scope: Scope, now, by: str | None = None):
         )
     if scope.procedure_code:
         open_dossiers = open_dossiers.filter(procedure__code=scope.procedure_code)
-    if by is None:
-        return open_dossiers.aggregate(**counts)
-    return {row.pop(by): row for row in open_dossiers.values(by).annotate(**counts)}
+    rows = open_dossiers.values(*by).annotate(**counts)
+    return {tuple(row.pop(k) for k in by): row for row in rows}
 
 
 def _figures(period: dict, state: dict) -> dict:
@@ -404,78 +404,125 @@ def _figures(period: dict, state: dict) -> dict:
 SUMMED = [*period_figures(), "working_seconds", "working_seconds_counted"]
 
 
+class Figures:
+    """Everything the dashboard and the export show for one scope, from the rollups, each query
+    run once: the period's sums per (receiving agency, procedure) and per day, and the open
+    dossiers' counts per (receiving agency, procedure). The totals, the two tables, the months
+    and the statuses are summed from those in Python. Falls back to the raw_* reference when the
+    rollups cannot give this user's figures (`_from_rollups`)."""
+
+    KEYS = ("receiving_agency_id", "procedure_id")
+
+    def __init__(self, user, scope: Scope, now: dt.datetime):
+        self.user, self.scope, self.now = user, scope, now
+        self.rolled_up = _from_rollups(user)
+
+    @cached_property
+    def _period(self) -> dict[tuple, dict]:
+        rows = _rollup_rows(self.user, self.scope).values(*self.KEYS).annotate(**_sums(SUMMED))
+        return {tuple(row.pop(k) for k in self.KEYS): row for row in rows}
+
+    @cached_property
+    def _state(self) -> dict[tuple, dict]:
+        return _state_counts(self.user, self.scope, self.now, by=self.KEYS)
+
+    @cached_property
+    def _days(self) -> list[dict]:
+        columns = ["received", "resolved", "resolved_in_time", *STATUS_COLUMNS.values()]
+        return list(_rollup_rows(self.user, self.scope).values("day").annotate(**_sums(columns)))
+
+    def _total(self, where=lambda key: True) -> dict:
+        """The figures of the (agency, procedure) pairs `where` accepts."""
+        period: dict[str, int] = {}
+        for key, row in self._period.items():
+            if where(key):
+                for column, value in row.items():
+                    period[column] = period.get(column, 0) + int(value or 0)
+        state: dict[str, int] = {}
+        for key, row in self._state.items():
+            if where(key):
+                for column, value in row.items():
+                    state[column] = state.get(column, 0) + value
+        return _figures(_period_counts(period), state)
+
+    def headline(self) -> dict:
+        if not self.rolled_up:
+            return raw_headline(self.user, self.scope, self.now)
+        return self._total()
+
+    def grouped(self, by: str) -> list[dict]:
+        """Per procedure (`by='procedure'`) or per receiving agency, as raw_grouped gives them
+        (in name order, only the rows with something to show)."""
+        if not self.rolled_up:
+            return raw_grouped(self.user, self.scope, self.now, by)
+        position = {"agency": 0, "procedure": 1}[by]
+        present = {key[position] for key in self._period.keys() | self._state.keys()}
+        if by == "procedure":
+            names = Procedure.objects.filter(pk__in=present).order_by("name")
+            names = names.values_list("pk", "code", "name")
+            key_field, name_field = "procedure__code", "procedure__name"
+        else:
+            names = Agency.objects.filter(pk__in=present).order_by("name")
+            names = names.values_list("pk", "pk", "name")
+            key_field, name_field = "receiving_agency_id", "receiving_agency__name"
+        result = []
+        for pk, key, name in names:
+            figures = self._total(lambda pair, pk=pk: pair[position] == pk)
+            if figures["received"] or figures["resolved"] or figures["in_progress_overdue"]:
+                result.append(
+                    {"key": key, "name": name, key_field: key, name_field: name, **figures}
+                )
+        return result
+
+    def monthly(self) -> list[dict]:
+        """Received and resolved per month of the period, with the on-time rate."""
+        if not self.rolled_up:
+            return raw_monthly(self.user, self.scope)
+        months: dict[dt.date, list[int]] = {}
+        for row in self._days:
+            month = months.setdefault(row["day"].replace(day=1), [0, 0, 0])
+            for i, column in enumerate(("received", "resolved", "resolved_in_time")):
+                month[i] += int(row[f"sum_{column}"] or 0)
+        return [
+            {
+                "month": month,
+                "received": received,
+                "resolved": resolved,
+                "on_time_rate": _percent(in_time, resolved),
+            }
+            for month, (received, resolved, in_time) in sorted(months.items())
+            if received or resolved
+        ]
+
+    def status_breakdown(self) -> list[tuple[str, str, int]]:
+        """Current status of the dossiers submitted in the period."""
+        if not self.rolled_up:
+            return raw_status_breakdown(self.user, self.scope)
+        counts = {
+            status: sum(int(row[f"sum_{column}"] or 0) for row in self._days)
+            for status, column in STATUS_COLUMNS.items()
+        }
+        return [(s.value, s.label, counts[s.value]) for s in Status if s != Status.DRAFT]
+
+
 def headline(user, scope: Scope, now) -> dict:
-    """All figures of the scope: the period's from the rollups, the state's from the open
-    dossiers (two queries)."""
-    if not _from_rollups(user):
-        return raw_headline(user, scope, now)
-    period = _period_counts(_rollup_rows(user, scope).aggregate(**_sums(SUMMED)))
-    return _figures(period, _state_counts(user, scope, now))
+    """All figures of the scope."""
+    return Figures(user, scope, now).headline()
 
 
 def grouped(user, scope: Scope, now, by: str) -> list[dict]:
-    """The same figures per procedure (`by='procedure'`) or per receiving agency, as
-    raw_grouped gives them (rows in name order, only those with something to show)."""
-    if not _from_rollups(user):
-        return raw_grouped(user, scope, now, by)
-    column = {"procedure": "procedure_id", "agency": "receiving_agency_id"}[by]
-    period = {
-        row.pop(column): row
-        for row in _rollup_rows(user, scope).values(column).annotate(**_sums(SUMMED))
-    }
-    state = _state_counts(user, scope, now, by=column)
-    if by == "procedure":
-        names = Procedure.objects.filter(pk__in=period.keys() | state.keys())
-        names = names.order_by("name").values_list("pk", "code", "name")
-        key_field, name_field = "procedure__code", "procedure__name"
-    else:
-        names = Agency.objects.filter(pk__in=period.keys() | state.keys())
-        names = names.order_by("name").values_list("pk", "pk", "name")
-        key_field, name_field = "receiving_agency_id", "receiving_agency__name"
-    result = []
-    for pk, key, name in names:
-        figures = _figures(_period_counts(period.get(pk)), state.get(pk, {}))
-        if figures["received"] or figures["resolved"] or figures["in_progress_overdue"]:
-            result.append({"key": key, "name": name, key_field: key, name_field: name, **figures})
-    return result
+    """The same figures per procedure (`by='procedure'`) or per receiving agency."""
+    return Figures(user, scope, now).grouped(by)
 
 
 def monthly(user, scope: Scope) -> list[dict]:
     """Received and resolved per month of the period, with the on-time rate."""
-    if not _from_rollups(user):
-        return raw_monthly(user, scope)
-    rows = (
-        _rollup_rows(user, scope)
-        .values("day")
-        .annotate(**_sums(["received", "resolved", "resolved_in_time"]))
-    )
-    months: dict[dt.date, list[int]] = {}
-    for row in rows:
-        month = months.setdefault(row["day"].replace(day=1), [0, 0, 0])
-        for i, column in enumerate(("received", "resolved", "resolved_in_time")):
-            month[i] += int(row[f"sum_{column}"] or 0)
-    return [
-        {
-            "month": month,
-            "received": received,
-            "resolved": resolved,
-            "on_time_rate": _percent(in_time, resolved),
-        }
-        for month, (received, resolved, in_time) in sorted(months.items())
-        if received or resolved
-    ]
+    return Figures(user, scope, clock.now()).monthly()
 
 
 def status_breakdown(user, scope: Scope) -> list[tuple[str, str, int]]:
     """Current status of the dossiers submitted in the period."""
-    if not _from_rollups(user):
-        return raw_status_breakdown(user, scope)
-    sums = _rollup_rows(user, scope).aggregate(**_sums(STATUS_COLUMNS.values()))
-    return [
-        (s.value, s.label, int(sums[f"sum_{STATUS_COLUMNS[s.value]}"] or 0))
-        for s in Status
-        if s != Status.DRAFT
-    ]
+    return Figures(user, scope, clock.now()).status_breakdown()
 
 
 # --- keeping the rollups ------------------------------------------------------------------------
