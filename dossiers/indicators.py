@@ -288,6 +288,17 @@ def raw_status_breakdown(user, scope: Scope) -> list[tuple[str, str, int]]:
     return [(s.value, s.label, counts.get(s.value, 0)) for s in Status if s != Status.DRAFT]
 
 
+def drill_down_order(figure: str) -> str:
+    """What a figure's list is paged by (with the id): the date that puts its dossiers in the
+    period, so that a page walks that date's index from the period's start and stops after a
+    page; the lists of the state now (few, open dossiers) by legal due date (`due_sort`)."""
+    if figure in period_figures():
+        return period_figures()[figure][0]
+    if figure.startswith("status:"):
+        return "submitted_at"
+    return "due_sort"
+
+
 def drill_down(user, scope: Scope, figure: str, now):
     """The dossiers behind one figure (or behind one status of the breakdown)."""
     conditions = figure_conditions(scope, now)

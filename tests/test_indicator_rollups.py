@@ -244,3 +244,21 @@ def test_a_supervisors_own_application_elsewhere_keeps_the_reference(
     )
     assert not indicators._from_rollups(supervisor)
     assert_rollups_match(supervisor, commune, other_commune, procedure)
+
+
+def test_a_figures_list_pages_through_exactly_its_dossiers_in_date_order(
+    client, varied, supervisor
+):
+    client.force_login(supervisor)
+    query = {"date_from": "2025-12-01", "date_to": "2026-02-28", "figure": "received"}
+    scope = indicators.Scope(dt.date(2025, 12, 1), dt.date(2026, 2, 28))
+    expected = indicators.raw_headline(supervisor, scope, NOW)["received"]
+    seen, after = [], ""
+    while True:
+        page = client.get("/supervision/dossiers/", {**query, "after": after}).context
+        seen += [(d.received_at, d.pk) for d in page["rows"]]
+        after = page["next_cursor"]
+        if not after:
+            break
+    assert len(seen) == len(set(seen)) == expected > 25  # more than one page
+    assert seen == sorted(seen)

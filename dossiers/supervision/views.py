@@ -86,9 +86,12 @@ def drill_down(request):
     form = ScopeForm(request.GET or None, user=request.user)
     scope, now = form.scope(), clock.now()
     figure = request.GET.get("figure", "")
-    queryset = queries.ordered(indicators.drill_down(request.user, scope, figure, now))
+    queryset = indicators.drill_down(request.user, scope, figure, now)
+    key = indicators.drill_down_order(figure)
+    if key == "due_sort":
+        queryset = queries.ordered(queryset)
     queryset = queryset.select_related("procedure", "receiving_agency")
-    rows, next_cursor = queries.keyset_page(queryset, request.GET.get("after", ""), key="due_sort")
+    rows, next_cursor = queries.keyset_page(queryset, request.GET.get("after", ""), key=key)
     label = indicators.FIGURE_LABELS.get(figure) or figure.removeprefix("status:")
     return render(
         request,
