@@ -16,7 +16,6 @@ and what is shown until the rollups are first built.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -40,8 +39,6 @@ from .models.dossier import OPEN_STATUSES
 from .permissions import reader_agency_ids, visibility_filter
 from .workflow import CLOCK_RUNNING_STATUSES, Status
 from .worktime import VN_TZ, WorkCalendar, day_start
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -314,7 +311,7 @@ def drill_down(user, scope: Scope, figure: str, now):
 #
 # What the dashboard, the tables and the export show. The period figures are sums of rollup rows
 # (whole months from month rows, the days at either end from day rows); the figures of the state
-# now are counted from the open dossiers, a small share, found through the status index. Until
+# now are counted from the open dossiers, a small share, read from their partial index. Until
 # the rollups are first built, or for a supervisor whose own applications (the visibility rule
 # shows them too) lie outside their agencies, the same figures come from the dossiers (raw_*).
 
