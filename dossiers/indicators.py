@@ -439,19 +439,21 @@ class Figures:
         columns = ["received", "resolved", "resolved_in_time", *STATUS_COLUMNS.values()]
         return list(_rollup_rows(self.user, self.scope).values("day").annotate(**_sums(columns)))
 
-    def _total(self, where=lambda key: True) -> dict:
-        """The figures of the (agency, procedure) pairs `where` accepts."""
+    @staticmethod
+    def _add_up(period_rows, state_rows) -> dict:
+        """The figures of some (agency, procedure) pairs: their rows added up."""
         period: dict[str, int] = {}
-        for key, row in self._period.items():
-            if where(key):
-                for column, value in row.items():
-                    period[column] = period.get(column, 0) + int(value or 0)
+        for row in period_rows:
+            for column, value in row.items():
+                period[column] = period.get(column, 0) + int(value or 0)
         state: dict[str, int] = {}
-        for key, row in self._state.items():
-            if where(key):
-                for column, value in row.items():
-                    state[column] = state.get(column, 0) + value
+        for row in state_rows:
+            for column, value in row.items():
+                state[column] = state.get(column, 0) + value
         return _figures(_period_counts(period), state)
+
+    def _total(self) -> dict:
+        return self._add_up(self._period.values(), self._state.values())
 
     def headline(self) -> dict:
         if not self.rolled_up:
@@ -464,7 +466,12 @@ class Figures:
         if not self.rolled_up:
             return raw_grouped(self.user, self.scope, self.now, by)
         position = {"agency": 0, "procedure": 1}[by]
-        present = {key[position] for key in self._period.keys() | self._state.keys()}
+        period_rows: dict[int, list] = {}
+        state_rows: dict[int, list] = {}
+        for rows, source in ((period_rows, self._period), (state_rows, self._state)):
+            for key, row in source.items():
+                rows.setdefault(key[position], []).append(row)
+        present = period_rows.keys() | state_rows.keys()
         if by == "procedure":
             names = Procedure.objects.filter(pk__in=present).order_by("name")
             names = names.values_list("pk", "code", "name")
@@ -475,7 +482,7 @@ class Figures:
             key_field, name_field = "receiving_agency_id", "receiving_agency__name"
         result = []
         for pk, key, name in names:
-            figures = self._total(lambda pair, pk=pk: pair[position] == pk)
+            figures = self._add_up(period_rows.get(pk, []), state_rows.get(pk, []))
             if figures["received"] or figures["resolved"] or figures["in_progress_overdue"]:
                 result.append(
                     {"key": key, "name": name, key_field: key, name_field: name, **figures}
