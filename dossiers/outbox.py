@@ -1,5 +1,6 @@
 """What an action sends out, written in the action's own transaction: the applicant's e-mail,
-the slip to render, the change-feed entry and the webhook deliveries. Each is a row or a job
+the slip to render, the change-feed entry and the webhook deliveries (and the mark that has the
+worker recompute the supervisors' figures). Each is a row or a job
 that exists exactly when the action committed (the jobs are rows of the task table, written in
 the same transaction), so nothing leaves for an action that rolled back, and nothing is lost
 when a process dies after the commit: the worker (`manage.py run_worker`) does the sending.
@@ -30,9 +31,10 @@ def is_muted() -> bool:
 
 def record(dossier, event) -> None:
     """Inside the action's transaction, after its event is appended."""
-    from . import notify, slips
+    from . import indicators, notify, slips
     from .integrations import feed, webhooks
 
+    indicators.mark_changed(dossier)  # the supervisors' figures, recomputed by the worker
     if not is_muted():
         email = notify.queue(dossier, event)
         if email is not None:

@@ -26,7 +26,7 @@ from django_tasks import task
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from . import anchors, notify
+from . import anchors, indicators, notify
 from .integrations import webhooks
 from .integrations.webhooks import deliver_webhooks, fan_out
 from .models import OutgoingEmail
@@ -54,8 +54,9 @@ SWEEP_EVERY = dt.timedelta(seconds=60)
 @task()
 def sweep() -> None:
     """Every minute: put back jobs of dead workers, and make sure every piece of pending work
-    has a job (a subscription with a backlog, an e-mail still to send), and sign the audit anchor
-    when one is due (anchors.py). Then plan the next."""
+    has a job (a subscription with a backlog, an e-mail still to send), sign the audit anchor
+    when one is due (anchors.py) and fold the minute's actions into the indicator rollups
+    (indicators.refresh_rollups). Then plan the next."""
     schedule_sweep()  # first: a failure below must not end the sweeps
     requeue_stale()
     webhooks.kick_pending()
@@ -70,6 +71,10 @@ def sweep() -> None:
     except Exception:
         # verify_audit reports anchoring that stopped; the next sweep tries again.
         log.exception("signing the audit anchor failed")
+    try:
+        indicators.refresh_rollups()  # the supervisors' figures, correct to the minute
+    except Exception:
+        log.exception("refreshing the indicator rollups failed")  # the next sweep retries
 
 
 def _open(job):

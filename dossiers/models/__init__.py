@@ -23,6 +23,7 @@ from .dossier import (
     attachment_path,
     new_lookup_key,
 )
+from .indicators import STATUS_COLUMNS, IndicatorChange, IndicatorRollup, IndicatorRollupState
 from .integrations import DeliveryAttempt, FeedEntry, WebhookSubscription
 from .notifications import OutgoingEmail
 from .preferences import SavedFilter
@@ -30,6 +31,7 @@ from .tokens import ApiToken
 
 __all__ = [
     "AGENCY_CODE_VALIDATOR",
+    "STATUS_COLUMNS",
     "AccessLogEntry",
     "Agency",
     "ApiToken",
@@ -46,6 +48,9 @@ __all__ = [
     "DossierEvent",
     "DossierQuerySet",
     "FeedEntry",
+    "IndicatorChange",
+    "IndicatorRollup",
+    "IndicatorRollupState",
     "Membership",
     "OutgoingEmail",
     "Procedure",

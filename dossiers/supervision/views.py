@@ -58,9 +58,10 @@ def _scope_query(scope: indicators.Scope) -> str:
 def dashboard(request):
     form = ScopeForm(request.GET or None, user=request.user)
     scope, now = form.scope(), clock.now()
-    figures = indicators.headline(request.user, scope, now)
-    months = indicators.monthly(request.user, scope)
-    statuses = indicators.status_breakdown(request.user, scope)
+    computed = indicators.Figures(request.user, scope, now)
+    figures = computed.headline()
+    months = computed.monthly()
+    statuses = computed.status_breakdown()
     peak = max([m["received"] for m in months] + [m["resolved"] for m in months] + [1])
     status_peak = max([n for _v, _l, n in statuses] + [1])
     return render(
@@ -72,8 +73,8 @@ def dashboard(request):
             "query": _scope_query(scope),
             "figures": figures,
             "labels": indicators.FIGURE_LABELS,
-            "by_procedure": indicators.grouped(request.user, scope, now, "procedure"),
-            "by_agency": indicators.grouped(request.user, scope, now, "agency"),
+            "by_procedure": computed.grouped("procedure"),
+            "by_agency": computed.grouped("agency"),
             "months": [
                 {
                     **m,
@@ -93,9 +94,12 @@ def drill_down(request):
     form = ScopeForm(request.GET or None, user=request.user)
     scope, now = form.scope(), clock.now()
     figure = request.GET.get("figure", "")
-    queryset = queries.ordered(indicators.drill_down(request.user, scope, figure, now))
+    queryset = indicators.drill_down(request.user, scope, figure, now)
+    key = indicators.drill_down_order(figure)
+    if key == "due_sort":
+        queryset = queries.ordered(queryset)
     queryset = queryset.select_related("procedure", "receiving_agency")
-    rows, next_cursor = queries.keyset_page(queryset, request.GET.get("after", ""), key="due_sort")
+    rows, next_cursor = queries.keyset_page(queryset, request.GET.get("after", ""), key=key)
     label = indicators.FIGURE_LABELS.get(figure) or figure.removeprefix("status:")
     return render(
         request,
@@ -380,10 +384,11 @@ def _indicator_table(request, scope, now):
     header = ["Phạm vi"] + [
         indicators.FIGURE_LABELS.get(k) or DERIVED_LABELS[k] for k in EXPORT_FIGURES
     ]
-    total = indicators.headline(request.user, scope, now)
+    computed = indicators.Figures(request.user, scope, now)
+    total = computed.headline()
     rows = [["Tổng"] + [total[k] for k in EXPORT_FIGURES]]
     for group in ("agency", "procedure"):
-        for row in indicators.grouped(request.user, scope, now, group):
+        for row in computed.grouped(group):
             rows.append([row["name"]] + [row[k] for k in EXPORT_FIGURES])
     return header, rows
 
