@@ -23,6 +23,7 @@ from .dossier import (
     attachment_path,
     new_lookup_key,
 )
+from .exports import ExportJob, export_path
 from .integrations import DeliveryAttempt, FeedEntry, WebhookSubscription
 from .notifications import OutgoingEmail
 from .preferences import SavedFilter
@@ -45,6 +46,7 @@ __all__ = [
     "DossierCodeSequence",
     "DossierEvent",
     "DossierQuerySet",
+    "ExportJob",
     "FeedEntry",
     "Membership",
     "OutgoingEmail",
@@ -57,5 +59,6 @@ __all__ = [
     "VerificationRun",
     "WebhookSubscription",
     "attachment_path",
+    "export_path",
     "new_lookup_key",
 ]
