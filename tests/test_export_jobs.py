@@ -15,7 +15,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from dossiers import export_jobs, exports, tasks
-from dossiers.models import Agency, Dossier, ExportJob, Membership, Procedure
+from dossiers.models import Agency, Dossier, ExportJob, Membership
 from dossiers.text import search_key
 from dossiers.workflow import Role, Status
 
@@ -353,7 +353,9 @@ def _bulk_register(agencies, procedure, per_agency, *, start, step=None, first=0
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
-def test_a_province_year_through_the_worker(client, settings, supervisor, province, commune, fmt):
+def test_a_province_year_through_the_worker(
+    client, settings, supervisor, province, commune, procedure, fmt
+):
     assert is_postgres()
     agencies = [province, commune] + [
         Agency.objects.create(
@@ -361,9 +363,6 @@ def test_a_province_year_through_the_worker(client, settings, supervisor, provin
         )
         for n in range(3, 7)
     ]
-    procedure = Procedure.objects.create(
-        code="1.000001", name="Thủ tục thử", sector="Thử", competent_level="commune"
-    )
     _bulk_register(agencies, procedure, 700, start=vn(2026, 1, 1, 8))
     settings.ONESTOP_EXPORT_STREAM_MAX_ROWS = 1000
     year = {"date_from": "2026-01-01", "date_to": "2026-12-31"}
