@@ -136,7 +136,12 @@ def request_export(
     if kind not in SPECS or fmt not in Format.values or not may_export(user, audience):
         raise NotFound()
     allowed = export_agency_ids(user, audience)
-    params = {**params, "agency_ids": sorted(set(params["agency_ids"]) & allowed)}
+    params = {
+        **params,
+        "agency_ids": sorted(set(params["agency_ids"]) & allowed),
+        # The labels in the file (statuses) in the language of the page that asked for it.
+        "language": translation.get_language() or settings.LANGUAGE_CODE,
+    }
     with transaction.atomic():
         job = ExportJob.objects.create(
             requester=user,
@@ -242,7 +247,8 @@ def build_export(job_id: int) -> None:
         spec = SPECS[job.kind]
         queryset = _queryset(job.requester, job.kind, job.parameters)
         _mine(job).update(rows_expected=queryset.order_by().count(), heartbeat_at=timezone.now())
-        with tempfile.TemporaryFile() as out:
+        language = job.parameters.get("language") or settings.LANGUAGE_CODE
+        with tempfile.TemporaryFile() as out, translation.override(language):
             table = _progressing(spec.rows(queryset), job)
             if job.format == Format.CSV:
                 exports.write_csv(table, out, spec.columns)

@@ -107,7 +107,11 @@ def test_a_large_register_is_built_by_the_worker(client, settings, three, recept
         fmt,
         "queued",
     )
-    assert job.parameters == {"agency_ids": [three[0].receiving_agency_id], **MARCH}
+    assert job.parameters == {
+        "agency_ids": [three[0].receiving_agency_id],
+        **MARCH,
+        "language": "vi",
+    }
 
     page = client.get("/office/exports/")
     html = page.content.decode()

@@ -201,6 +201,8 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["competent_agency", "status", "original_due_at"]),
             models.Index(fields=["applicant_user", "-created_at"]),
             models.Index(fields=["status", "original_due_at"]),
+            # The register (and the count that decides whether it is built in the request).
+            models.Index(fields=["receiving_agency", "received_at"], name="dossier_register"),
         ]
         constraints = [
             models.UniqueConstraint(
