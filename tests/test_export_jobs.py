@@ -393,3 +393,25 @@ def test_a_province_year_through_the_worker(
     assert got[1:] == want
     received = [Dossier.objects.get(code=row[1]).received_at for row in got[1:50]]
     assert received == sorted(received)
+
+
+def test_the_file_speaks_the_language_of_the_page_that_asked(client, settings, three, reception):
+    client.force_login(reception)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    small(settings)
+    streamed = body(client.get("/office/register/", {**MARCH, "format": "csv"}))
+    large(settings)
+    client.get("/office/register/", {**MARCH, "format": "csv"})
+    run_jobs()
+    job = ExportJob.objects.get()
+    assert job.parameters["language"] == "en"
+    built = body(client.get(f"/office/exports/{job.pk}/download/"))
+    assert built == streamed
+    from django.utils import translation
+
+    with translation.override("en"):
+        english = {str(Status(d.status).label) for d in three}
+    with translation.override("vi"):
+        vietnamese = {str(Status(d.status).label) for d in three}
+    assert {row[-1].split(" · ")[0] for row in csv_rows(built)[1:]} == english
+    assert english != vietnamese
