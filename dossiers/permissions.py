@@ -76,6 +76,22 @@ def is_supervisor(user) -> bool:
     return any(m.role == Role.SUPERVISOR for m in memberships_of(user))
 
 
+# Who may export what: officials their agencies' register (the office's page), supervisors their
+# province's register and audit log. The agencies are fixed when the export is asked for.
+EXPORT_AUDIENCES = {"office": official_agency_ids, "supervision": supervised_agency_ids}
+
+
+def may_export(user, audience: str) -> bool:
+    """Whether `user` may ask for (and download) an export of `audience`'s pages now."""
+    agencies_of = EXPORT_AUDIENCES.get(audience)
+    return bool(user.is_authenticated and agencies_of and agencies_of(user))
+
+
+def export_agency_ids(user, audience: str) -> set[int]:
+    """The agencies whose rows an export of `audience`'s pages by `user` may cover."""
+    return set(EXPORT_AUDIENCES[audience](user)) if may_export(user, audience) else set()
+
+
 def visibility_filter(user) -> Q:
     """The Q a dossier queryset is filtered with for `user` (matches nothing for anonymous)."""
     if not user.is_authenticated:

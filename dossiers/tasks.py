@@ -26,7 +26,8 @@ from django_tasks import task
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from . import anchors, indicators, notify
+from . import anchors, export_jobs, indicators, notify
+from .export_jobs import build_export, send_export_notice
 from .integrations import webhooks
 from .integrations.webhooks import deliver_webhooks, fan_out
 from .models import OutgoingEmail
@@ -37,12 +38,14 @@ from .verification import run_verification
 # Every job, for whoever looks for them here.
 __all__ = [
     "backlog",
+    "build_export",
     "deliver_webhooks",
     "fan_out",
     "render_slip",
     "requeue_stale",
     "run_verification",
     "send_email",
+    "send_export_notice",
     "sweep",
 ]
 
@@ -54,9 +57,10 @@ SWEEP_EVERY = dt.timedelta(seconds=60)
 @task()
 def sweep() -> None:
     """Every minute: put back jobs of dead workers, and make sure every piece of pending work
-    has a job (a subscription with a backlog, an e-mail still to send), sign the audit anchor
-    when one is due (anchors.py) and fold the minute's actions into the indicator rollups
-    (indicators.refresh_rollups). Then plan the next."""
+    has a job (a subscription with a backlog, an e-mail still to send, an export whose worker
+    died), delete expired export files, sign the audit anchor when one is due (anchors.py) and
+    fold the minute's actions into the indicator rollups (indicators.refresh_rollups). Then plan
+    the next."""
     schedule_sweep()  # first: a failure below must not end the sweeps
     requeue_stale()
     webhooks.kick_pending()
@@ -66,6 +70,8 @@ def sweep() -> None:
     )
     for email in pending.only("pk", "next_attempt_at")[:500]:
         notify.plan(email)  # its job was lost with a worker: planned for its next try
+    export_jobs.kick_stale()  # an export whose worker died is built again
+    export_jobs.expire()  # expired export files are deleted (ONESTOP_EXPORT_KEEP_DAYS)
     try:
         anchors.anchor_if_due()  # last: a failure here must not hold up mail and webhooks
     except Exception:

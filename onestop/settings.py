@@ -361,6 +361,12 @@ TASKS = {
 # put back in the queue (jobs are idempotent, delivery is at least once).
 ONESTOP_STALE_JOB_SECONDS = int(os.environ.get("ONESTOP_STALE_JOB_SECONDS", "600"))
 
+# Exports (dossiers/export_jobs.py): up to this many rows are answered in the request; more are
+# built by the worker and downloaded from the requester's export page, where the file is kept
+# this many days.
+ONESTOP_EXPORT_STREAM_MAX_ROWS = int(os.environ.get("ONESTOP_EXPORT_STREAM_MAX_ROWS", "20000"))
+ONESTOP_EXPORT_KEEP_DAYS = float(os.environ.get("ONESTOP_EXPORT_KEEP_DAYS", "7"))
+
 # Uploaded images (dossiers/filecheck.py) are decoded and re-encoded; one larger than this many
 # pixels (width × height) is refused before it is decoded (a 50-megapixel photo is ~200 MB in
 # memory).

@@ -1,15 +1,17 @@
 """What every audience's pages share: how they answer domain errors (404 for not visible, 403
 with the reason, and for a stale or out-of-status action a message and a fresh page; never a
-500), role-gated views, and table downloads."""
+500), role-gated views, table downloads and the export pages."""
 
 from collections.abc import Iterable
 from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
+from dossiers import export_jobs
 from dossiers.errors import ChangedMeanwhile, DomainError, Forbidden, InvalidTransition, NotFound
 from dossiers.exports import COLUMNS, csv_lines, xlsx_bytes
 
@@ -65,4 +67,59 @@ def table_response(name: str, fmt: str, rows: Iterable[list], columns: list[str]
     else:
         raise Http404()
     response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
+
+
+# --- exports too large for a request -------------------------------------------------------------
+
+
+def export_response(request, *, audience: str, kind: str, fmt: str, params: dict, name: str):
+    """A table download: answered in the request when it is small (export_jobs.is_small), else
+    asked of the worker, and the user sent to their export page to wait for it."""
+    if fmt not in ("csv", "xlsx"):
+        raise Http404()
+    if export_jobs.is_small(request.user, kind, params):
+        rows = export_jobs.rows(request.user, kind, params)
+        return table_response(name, fmt, rows, columns=export_jobs.columns(kind))
+    try:
+        job = export_jobs.request_export(
+            request.user, audience=audience, kind=kind, fmt=fmt, params=params, filename=name
+        )
+    except NotFound as error:
+        raise Http404() from error
+    messages.info(
+        request,
+        _(
+            "Tệp %(name)s lớn, đang được tạo ở chế độ nền (yêu cầu #%(id)s). Trang này tự cập "
+            "nhật; khi tệp sẵn sàng, bạn sẽ nhận thư báo và tải tệp tại đây."
+        )
+        % {"name": job.filename, "id": job.pk},
+    )
+    return redirect(f"{audience}:exports")
+
+
+def export_list(request, audience: str):
+    """The user's own exports from `audience`'s pages, with their progress; the page reloads
+    itself while one is waiting or running (a meta refresh: no script)."""
+    jobs = export_jobs.jobs_of(request.user, audience)
+    return render(
+        request,
+        "exports.html",
+        {
+            "jobs": jobs,
+            "audience": audience,
+            "refresh": any(job.active for job in jobs),
+            "keep_days": export_jobs.keep_days(),
+        },
+    )
+
+
+def export_download(request, audience: str, pk: int):
+    """The file of the user's own export (404 for anyone else's, or one not ready)."""
+    try:
+        job = export_jobs.downloadable(request.user, audience, pk)
+    except NotFound as error:
+        raise Http404() from error
+    response = FileResponse(job.file.open("rb"), as_attachment=True, filename=job.filename)
+    export_jobs.record_download(job)
     return response

@@ -23,6 +23,7 @@ from .dossier import (
     attachment_path,
     new_lookup_key,
 )
+from .exports import ExportJob, export_path
 from .indicators import STATUS_COLUMNS, IndicatorChange, IndicatorRollup, IndicatorRollupState
 from .integrations import DeliveryAttempt, FeedEntry, WebhookSubscription
 from .notifications import OutgoingEmail
@@ -47,6 +48,7 @@ __all__ = [
     "DossierCodeSequence",
     "DossierEvent",
     "DossierQuerySet",
+    "ExportJob",
     "FeedEntry",
     "IndicatorChange",
     "IndicatorRollup",
@@ -62,5 +64,6 @@ __all__ = [
     "VerificationRun",
     "WebhookSubscription",
     "attachment_path",
+    "export_path",
     "new_lookup_key",
 ]

@@ -229,6 +229,8 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
                 condition=models.Q(status__in=OPEN_STATUSES),
                 name="dossier_open_idx",
             ),
+            # The register (and the count that decides whether it is built in the request).
+            models.Index(fields=["receiving_agency", "received_at"], name="dossier_register"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -12,6 +12,8 @@ urlpatterns = [
     path("intake/", views.intake_choose, name="intake_choose"),
     path("intake/<str:code>/", views.intake, name="intake"),
     path("register/", views.register, name="register"),
+    path("exports/", views.exports, name="exports"),
+    path("exports/<int:pk>/download/", views.export_download, name="export_download"),
     path("dossiers/<int:pk>/", views.dossier_page, name="dossier"),
     path("dossiers/<int:pk>/act/<str:action>/", views.act, name="act"),
     path(

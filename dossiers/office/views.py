@@ -14,10 +14,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from onestop import web as onestop_web
 from onestop.forms import procedure_form_field
-from onestop.web import answer_domain_error, forbidden, role_required, table_response
+from onestop.web import answer_domain_error, export_list, export_response, forbidden, role_required
 
-from .. import access, clock, exports, filecheck, notify, services, slips
+from .. import access, clock, filecheck, notify, services, slips
 from ..errors import DomainError, ValidationFailed
 from ..models import Agency, Attachment, Dossier, Procedure, ProcedureDocument, SavedFilter
 from ..permissions import (
@@ -463,13 +464,32 @@ def register(request):
     fmt = request.GET.get("format", "")
     if request.GET and form.is_valid() and fmt in ("xlsx", "csv"):
         start, end = form.cleaned_data["date_from"], form.cleaned_data["date_to"]
-        rows = exports.register_rows(
-            agency_ids=official_agency_ids(request.user), date_from=start, date_to=end
+        params = {
+            "agency_ids": sorted(official_agency_ids(request.user)),
+            "date_from": start.isoformat(),
+            "date_to": end.isoformat(),
+        }
+        return export_response(
+            request,
+            audience="office",
+            kind="register",
+            fmt=fmt,
+            params=params,
+            name=f"so-theo-doi-{start:%Y%m%d}-{end:%Y%m%d}",
         )
-        return table_response(f"so-theo-doi-{start:%Y%m%d}-{end:%Y%m%d}", fmt, rows)
     return render(
         request,
         "office/register.html",
         {"form": form},
         status=400 if request.GET and not form.is_valid() else 200,
     )
+
+
+@official_required
+def exports(request):
+    return export_list(request, "office")
+
+
+@official_required
+def export_download(request, pk):
+    return onestop_web.export_download(request, "office", pk)

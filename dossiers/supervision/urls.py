@@ -20,4 +20,6 @@ urlpatterns = [
     path("integrations/<int:pk>/replay/", integrations.replay, name="integrations_replay"),
     path("export/indicators.<str:fmt>", supervision.export_indicators, name="export_indicators"),
     path("export/register.<str:fmt>", supervision.export_register, name="export_register"),
+    path("exports/", supervision.export_jobs, name="exports"),
+    path("exports/<int:pk>/download/", supervision.export_download, name="export_download"),
 ]

@@ -15,21 +15,21 @@ import datetime as dt
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
-from onestop.web import role_required, table_response
+from onestop import web
+from onestop.web import export_list, export_response, role_required, table_response
 
 from .. import access, clock, exports, indicators, queries, verification
 from ..audit import verify_dossier
 from ..formatting import vn_datetime
-from ..models import Agency, Attachment, ClockPause, Dossier, DossierEvent, Procedure
-from ..permissions import is_supervisor, supervised_agency_ids, visibility_filter, visible_dossiers
-from ..replica import replica_reads, streamed_from_replica
+from ..models import Agency, Attachment, ClockPause, Dossier, Procedure
+from ..permissions import is_supervisor, supervised_agency_ids, visibility_filter
+from ..replica import replica_reads
 from ..services import Actor
 from ..workflow import EventType
 from .forms import ScopeForm
@@ -243,52 +243,27 @@ def start_verification(request):
 # --- the global audit log ------------------------------------------------------------------------
 
 
-def _audit_events(request):
-    province = supervised_agency_ids(request.user)
-    events = DossierEvent.objects.filter(
-        Q(dossier__receiving_agency_id__in=province) | Q(dossier__competent_agency_id__in=province),
-        # The one visibility rule: a citizen's draft (and its events) is not the province's.
-        dossier__in=visible_dossiers(request.user),
-    )
-    params = request.GET
-    if params.get("actor"):
-        events = events.filter(actor__username=params["actor"].strip())
-    if str(params.get("agency", "")).isdigit():
-        events = events.filter(agency_id=int(params["agency"]))
-    if params.get("event_type") in EventType.values:
-        events = events.filter(event_type=params["event_type"])
-    if params.get("procedure"):
-        events = events.filter(dossier__procedure__code=params["procedure"])
-    if params.get("code"):
-        events = events.filter(dossier__code=params["code"].strip())
-    events = queries.in_date_range(
-        events, "created_at", params.get("date_from", ""), params.get("date_to", "")
-    )
-    return events.order_by("-created_at", "-id")
-
-
-AUDIT_COLUMNS = [
-    "Thời điểm",
-    "Mã hồ sơ",
-    "Sự kiện",
-    "Từ",
-    "Sang",
-    "Người thực hiện",
-    "Vai trò",
-    "Cơ quan",
-    "IP",
-    "Ghi chú",
-    "Băm",
-]
+def _audit_filters(params) -> dict:
+    return {k: params[k] for k in exports.AUDIT_FILTERS if params.get(k)}
 
 
 @supervisor_required
 @replica_reads
 def audit_log(request):
-    events = _audit_events(request).select_related("dossier", "agency")
+    province = supervised_agency_ids(request.user)
+    filters = _audit_filters(request.GET)
     if request.GET.get("format") == "csv":
-        rows = streamed_from_replica(_audit_rows(events.iterator(chunk_size=2000)))
-        return table_response("nhat-ky", "csv", rows, columns=AUDIT_COLUMNS)
+        return export_response(
+            request,
+            audience="supervision",
+            kind="audit",
+            fmt="csv",
+            params={"agency_ids": sorted(province), "filters": filters},
+            name="nhat-ky",
+        )
+    events = exports.audit_queryset(
+        agency_ids=province, filters=filters, visible_to=request.user
+    ).select_related("dossier", "agency")
     rows, next_cursor = queries.keyset_page(
         events, request.GET.get("after", ""), key="created_at", size=AUDIT_PAGE, descending=True
     )
@@ -302,27 +277,10 @@ def audit_log(request):
             "query": query,
             "params": request.GET,
             "event_types": EventType.choices,
-            "agencies": Agency.objects.filter(pk__in=supervised_agency_ids(request.user)),
+            "agencies": Agency.objects.filter(pk__in=province),
             "procedures": Procedure.objects.order_by("name").only("code", "name"),
         },
     )
-
-
-def _audit_rows(events):
-    for e in events:
-        yield [
-            vn_datetime(e.created_at),
-            e.dossier.code or f"#{e.dossier_id}",
-            e.event_type,
-            e.from_status,
-            e.to_status,
-            e.actor_name,
-            e.role,
-            e.agency.name if e.agency else "",
-            e.ip or "",
-            e.note,
-            e.hash,
-        ]
 
 
 # --- the log of reads of personal data -----------------------------------------------------------
@@ -409,15 +367,29 @@ def export_register(request, fmt):
     form = ScopeForm(request.GET or None, user=request.user)
     scope = form.scope()
     agencies = [scope.agency_id] if scope.agency_id else list(supervised_agency_ids(request.user))
-    rows = exports.register_rows(
-        agency_ids=agencies,
-        date_from=scope.date_from,
-        date_to=scope.date_to,
-        visible_to=request.user,
+    params = {
+        "agency_ids": sorted(agencies),
+        "date_from": scope.date_from.isoformat(),
+        "date_to": scope.date_to.isoformat(),
+    }
+    return export_response(
+        request,
+        audience="supervision",
+        kind="register",
+        fmt=fmt,
+        params=params,
+        name=f"so-theo-doi-{scope.date_from:%Y%m%d}-{scope.date_to:%Y%m%d}",
     )
-    name = f"so-theo-doi-{scope.date_from:%Y%m%d}-{scope.date_to:%Y%m%d}"
-    # CSV is streamed after the view returns: its rows still read from the replica.
-    return table_response(name, fmt, streamed_from_replica(rows))
+
+
+@supervisor_required
+def export_jobs(request):
+    return export_list(request, "supervision")
+
+
+@supervisor_required
+def export_download(request, pk):
+    return web.export_download(request, "supervision", pk)
 
 
 @supervisor_required
