@@ -145,6 +145,8 @@ class AccessLogEntry(AppendOnly):
             models.Index(fields=["created_at", "id"]),
             models.Index(fields=["dossier", "created_at"]),
             models.Index(fields=["actor", "created_at"]),
+            # The access log's "agency" filter, newest first.
+            models.Index(fields=["agency", "created_at"], name="access_agency_created"),
         ]
 
     def __str__(self):

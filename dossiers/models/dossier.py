@@ -4,11 +4,14 @@ Models hold data and invariants of a single row; every write that changes a doss
 `dossiers.services`.
 """
 
+import datetime as dt
 import secrets
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 from simple_history.models import HistoricalRecords
@@ -20,12 +23,18 @@ from ..workflow import (
     CLOCK_RUNNING_STATUSES,
     EDGES,
     NATIONAL_STATUS_CODE,
+    TERMINAL_STATUSES,
     Action,
     Status,
     sources_of,
 )
 from .agencies import Agency
 from .catalogue import Channel, Procedure, ProcedureDocument
+
+# Dossiers without a due date yet (waiting for intake) sort after every dated one.
+FAR_FUTURE = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
+# Statuses a work tab shows: neither a draft nor finished. The partial indexes below cover them.
+OPEN_STATUSES = sorted(set(Status.values) - TERMINAL_STATUSES - {Status.DRAFT})
 
 
 class DossierQuerySet(models.QuerySet):
@@ -182,13 +191,30 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     )
     external_ref = models.CharField(_("mã hồ sơ của hệ thống gửi"), max_length=100, blank=True)
 
+    # The due order's key (the legal due date, far in the future while there is none), computed
+    # by the database on every write, so that an index serves the queues' order.
+    due_sort = models.GeneratedField(
+        expression=Coalesce(
+            "original_due_at", models.Value(FAR_FUTURE, output_field=models.DateTimeField())
+        ),
+        output_field=models.DateTimeField(),
+        db_persist=True,
+    )
+
     # Head of the audit hash chain, kept in the same transaction as the events.
     event_seq = models.PositiveIntegerField(default=0)
     audit_head = models.CharField(max_length=64, blank=True)
 
     history = HistoricalRecords(
         bases=[SealedHistory],
-        excluded_fields=["version", "event_seq", "audit_head", "search_text", "client_token"],
+        excluded_fields=[
+            "version",
+            "event_seq",
+            "audit_head",
+            "search_text",
+            "client_token",
+            "due_sort",
+        ],
     )
     objects = DossierQuerySet.as_manager()
 
@@ -201,6 +227,28 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["competent_agency", "status", "original_due_at"]),
             models.Index(fields=["applicant_user", "-created_at"]),
             models.Index(fields=["status", "original_due_at"]),
+            # The queues (office/queues.py): one ordered range per agency and side, for the
+            # "all" tab, and for the work tabs over the open dossiers only.
+            models.Index(fields=["receiving_agency", "due_sort", "id"], name="dossier_recv_due"),
+            models.Index(fields=["competent_agency", "due_sort", "id"], name="dossier_comp_due"),
+            models.Index(
+                fields=["receiving_agency", "status", "due_sort", "id"],
+                name="dossier_recv_open",
+                condition=models.Q(status__in=OPEN_STATUSES),
+            ),
+            models.Index(
+                fields=["competent_agency", "status", "due_sort", "id"],
+                name="dossier_comp_open",
+                condition=models.Q(status__in=OPEN_STATUSES),
+            ),
+            models.Index(
+                fields=["assignee", "status", "due_sort", "id"],
+                name="dossier_assignee_open",
+                condition=models.Q(status__in=OPEN_STATUSES),
+            ),
+            # A search by a full ID number (queries.apply_filters). The trigram index on
+            # search_text is PostgreSQL's only (migration 0023_queue_scale).
+            models.Index(KeyTextTransform("id_number", "applicant"), name="dossier_id_number"),
         ]
         constraints = [
             models.UniqueConstraint(

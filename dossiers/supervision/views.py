@@ -23,7 +23,7 @@ from .. import access, clock, exports, indicators, queries, verification
 from ..audit import verify_dossier
 from ..formatting import vn_datetime
 from ..models import Agency, Attachment, ClockPause, Dossier, DossierEvent, Procedure
-from ..permissions import is_supervisor, supervised_agency_ids, visibility_filter, visible_dossiers
+from ..permissions import is_supervisor, supervised_agency_ids, visibility_filter
 from ..services import Actor
 from ..workflow import EventType
 from .forms import ScopeForm
@@ -236,11 +236,15 @@ def _audit_events(request):
     events = DossierEvent.objects.filter(
         Q(dossier__receiving_agency_id__in=province) | Q(dossier__competent_agency_id__in=province),
         # The one visibility rule: a citizen's draft (and its events) is not the province's.
-        dossier__in=visible_dossiers(request.user),
+        # Read on the event's own dossier row (newest events first, each joined by its key),
+        # not as a semi-join over every visible dossier.
+        visibility_filter(request.user, prefix="dossier__"),
     )
     params = request.GET
+    # A named actor or dossier is looked up first (a sub-query run once), so that the events
+    # are read newest first from the (actor, created_at) or (dossier, seq) index.
     if params.get("actor"):
-        events = events.filter(actor__username=params["actor"].strip())
+        events = events.filter(actor_id=queries.user_id_named(params["actor"].strip()))
     if str(params.get("agency", "")).isdigit():
         events = events.filter(agency_id=int(params["agency"]))
     if params.get("event_type") in EventType.values:
@@ -248,7 +252,7 @@ def _audit_events(request):
     if params.get("procedure"):
         events = events.filter(dossier__procedure__code=params["procedure"])
     if params.get("code"):
-        events = events.filter(dossier__code=params["code"].strip())
+        events = events.filter(dossier_id=queries.dossier_id_coded(params["code"].strip()))
     events = queries.in_date_range(
         events, "created_at", params.get("date_from", ""), params.get("date_to", "")
     )
