@@ -79,7 +79,9 @@ def main():
         return url
 
     big = Agency.objects.get(code="000.00.01.H27")
-    small = Agency.objects.filter(code__startswith="000.10.").order_by("code").first()
+    small = Agency.objects.filter(
+        code__startswith="000.10.", received_dossiers__isnull=False
+    ).order_by("code")[:1][0]
     province = Agency.objects.get(code="000.00.00.H27")
     sample = Dossier.objects.filter(receiving_agency=big, status="processing").order_by("id")[5]
     small_sample = Dossier.objects.filter(receiving_agency=small).exclude(status="draft").first()
