@@ -134,5 +134,21 @@ class Migration(migrations.Migration):
                 name="dossier_id_number",
             ),
         ),
+        migrations.AddIndex(
+            model_name="dossier",
+            index=models.Index(
+                condition=models.Q(("status__in", ["pending_approval", "processing", "received"])),
+                fields=["receiving_agency", "due_sort", "id"],
+                name="dossier_recv_running",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="dossier",
+            index=models.Index(
+                condition=models.Q(("status__in", ["pending_approval", "processing", "received"])),
+                fields=["competent_agency", "due_sort", "id"],
+                name="dossier_comp_running",
+            ),
+        ),
         migrations.RunPython(create_trigram_index, drop_trigram_index),
     ]

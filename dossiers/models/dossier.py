@@ -241,6 +241,17 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
                 name="dossier_comp_open",
                 condition=models.Q(status__in=OPEN_STATUSES),
             ),
+            # "Due soon" and "overdue": a due-date range over the running dossiers only.
+            models.Index(
+                fields=["receiving_agency", "due_sort", "id"],
+                name="dossier_recv_running",
+                condition=models.Q(status__in=sorted(CLOCK_RUNNING_STATUSES)),
+            ),
+            models.Index(
+                fields=["competent_agency", "due_sort", "id"],
+                name="dossier_comp_running",
+                condition=models.Q(status__in=sorted(CLOCK_RUNNING_STATUSES)),
+            ),
             models.Index(
                 fields=["assignee", "status", "due_sort", "id"],
                 name="dossier_assignee_open",
