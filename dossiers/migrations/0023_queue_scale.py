@@ -150,5 +150,11 @@ class Migration(migrations.Migration):
                 name="dossier_comp_running",
             ),
         ),
+        migrations.AddIndex(
+            model_name="dossierevent",
+            index=models.Index(
+                fields=["actor", "event_type", "created_at"], name="event_actor_type"
+            ),
+        ),
         migrations.RunPython(create_trigram_index, drop_trigram_index),
     ]
