@@ -219,10 +219,12 @@ def supervised_entries(
         Q(dossier__receiving_agency_id__in=agency_ids)
         | Q(dossier__competent_agency_id__in=agency_ids)
     )
+    # Looked up first (a sub-query run once): the entries are then read newest first from
+    # the (actor, created_at) or (dossier, created_at) index.
     if actor_username.strip():
-        entries = entries.filter(actor__username=actor_username.strip())
+        entries = entries.filter(actor_id=queries.user_id_named(actor_username.strip()))
     if dossier_code.strip():
-        entries = entries.filter(dossier__code=dossier_code.strip())
+        entries = entries.filter(dossier_id=queries.dossier_id_coded(dossier_code.strip()))
     if str(agency_id).isdigit():
         entries = entries.filter(agency_id=int(agency_id))
     if purpose in Purpose.values:

@@ -21,7 +21,7 @@ from openpyxl.cell import WriteOnlyCell
 from . import queries
 from .formatting import vn_datetime
 from .models import Dossier, DossierEvent
-from .permissions import visible_dossiers
+from .permissions import visibility_filter, visible_dossiers
 from .workflow import EventType, Status
 from .worktime import day_start
 
@@ -138,10 +138,14 @@ def audit_queryset(*, agency_ids: Iterable[int], filters: Mapping[str, str], vis
     events = DossierEvent.objects.filter(
         Q(dossier__receiving_agency_id__in=province) | Q(dossier__competent_agency_id__in=province),
         # The one visibility rule: a citizen's draft (and its events) is not the province's.
-        dossier__in=visible_dossiers(visible_to),
+        # Read on the event's own dossier row (newest events first, each joined by its key),
+        # not as a semi-join over every visible dossier.
+        visibility_filter(visible_to, prefix="dossier__"),
     )
+    # A named actor or dossier is looked up first (a sub-query run once), so that the events
+    # are read newest first from the (actor, created_at) or (dossier, seq) index.
     if filters.get("actor"):
-        events = events.filter(actor__username=filters["actor"].strip())
+        events = events.filter(actor_id=queries.user_id_named(filters["actor"].strip()))
     if str(filters.get("agency", "")).isdigit():
         events = events.filter(agency_id=int(filters["agency"]))
     if filters.get("event_type") in EventType.values:
@@ -149,7 +153,7 @@ def audit_queryset(*, agency_ids: Iterable[int], filters: Mapping[str, str], vis
     if filters.get("procedure"):
         events = events.filter(dossier__procedure__code=filters["procedure"])
     if filters.get("code"):
-        events = events.filter(dossier__code=filters["code"].strip())
+        events = events.filter(dossier_id=queries.dossier_id_coded(filters["code"].strip()))
     events = queries.in_date_range(
         events, "created_at", filters.get("date_from", ""), filters.get("date_to", "")
     )

@@ -92,17 +92,34 @@ def export_agency_ids(user, audience: str) -> set[int]:
     return set(EXPORT_AUDIENCES[audience](user)) if may_export(user, audience) else set()
 
 
-def visibility_filter(user) -> Q:
-    """The Q a dossier queryset is filtered with for `user` (matches nothing for anonymous)."""
+def visibility_filter(user, prefix: str = "") -> Q:
+    """The Q a dossier queryset is filtered with for `user` (matches nothing for anonymous);
+    with `prefix` (e.g. "dossier__"), the same rule for rows that belong to a dossier."""
     if not user.is_authenticated:
-        return Q(pk__in=[])
-    condition = Q(applicant_user=user)
+        return Q(**{f"{prefix}pk__in": []})
+    condition = Q(**{f"{prefix}applicant_user": user})
     agencies = reader_agency_ids(user)
     if agencies:
-        condition |= ~Q(status=Status.DRAFT) & (
-            Q(receiving_agency_id__in=agencies) | Q(competent_agency_id__in=agencies)
+        condition |= ~Q(**{f"{prefix}status": Status.DRAFT}) & (
+            Q(**{f"{prefix}receiving_agency_id__in": agencies})
+            | Q(**{f"{prefix}competent_agency_id__in": agencies})
         )
     return condition
+
+
+def visibility_branches(user) -> list[Q]:
+    """`visibility_filter(user)` as conditions whose OR is the same set (a dossier may meet
+    several): the applicant's own, then each reader agency as receiving and as competent
+    agency. Each is one index range, so a paged list can read each in order (queries.py)."""
+    if not user.is_authenticated:
+        return [Q(pk__in=[])]
+    branches = [Q(applicant_user=user)]
+    for agency in sorted(reader_agency_ids(user)):
+        branches += [
+            ~Q(status=Status.DRAFT) & Q(receiving_agency_id=agency),
+            ~Q(status=Status.DRAFT) & Q(competent_agency_id=agency),
+        ]
+    return branches
 
 
 def visible_dossiers(user):

@@ -7,18 +7,28 @@ import base64
 import contextlib
 import datetime as dt
 import json
+import re
+from functools import reduce
+from operator import or_
 
 from django.core.exceptions import ValidationError
-from django.db.models import DateTimeField, Q, Value
-from django.db.models.functions import Coalesce
+from django.db import connection
+from django.db.models import Q, Subquery
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.lookups import Exact
 
+from .models import Dossier
+from .models.dossier import FAR_FUTURE
 from .text import search_key
+from .validators import is_id_number
 from .workflow import Status
 from .worktime import day_start
 
-# Dossiers without a due date yet (waiting for intake) sort after every dated one.
-FAR_FUTURE = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
+__all__ = ["FAR_FUTURE", "PAGE_SIZE", "apply_filters", "keyset_page", "keyset_page_of_union"]
+
 PAGE_SIZE = 25
+# A whole dossier code as the search key writes it (lower case): 000.00.01.h27-261110-0001.
+CODE_WORD = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[a-z]\d{2}-\d{6}-\d{4,}$")
 
 
 def apply_filters(queryset, params: dict):
@@ -37,9 +47,35 @@ def apply_filters(queryset, params: dict):
     )
     words = search_key(str(params.get("q", ""))[:100]).split()
     for word in words:
-        # Code, applicant name and ID number are all in the unaccented search key.
-        queryset = queryset.filter(search_text__contains=word)
+        queryset = queryset.filter(word_condition(word))
     return queryset
+
+
+def word_condition(word: str):
+    """Dossiers whose search key (code, unaccented applicant name, ID number) contains `word`.
+
+    A whole ID number or a whole dossier code is read through its own index: an ID number has
+    exactly 12 digits and no code holds 12 digits in a row, so containing it means being it; a
+    whole code sits only at the start of a code (codes have one shape), so containing it means
+    starting with it. Any other word is a substring match (a trigram index on PostgreSQL)."""
+    if is_id_number(word):
+        return Exact(KeyTextTransform("id_number", "applicant"), word)
+    if CODE_WORD.match(word):
+        return Q(code__startswith=word.upper())
+    return Q(search_text__contains=word)
+
+
+def user_id_named(username: str) -> Subquery:
+    """The id of the account named `username` (NULL: none), as a sub-query the database runs
+    once, before the rows that name it are read in order from their index."""
+    from django.contrib.auth import get_user_model
+
+    return Subquery(get_user_model().objects.filter(username=username).values("pk")[:1])
+
+
+def dossier_id_coded(code: str) -> Subquery:
+    """The id of the dossier coded `code` (NULL: none), as a sub-query run once."""
+    return Subquery(Dossier.objects.filter(code=code).values("pk")[:1])
 
 
 def in_date_range(queryset, field: str, date_from: str, date_to: str):
@@ -56,9 +92,8 @@ def in_date_range(queryset, field: str, date_from: str, date_to: str):
 
 
 def ordered(queryset):
-    return queryset.annotate(
-        due_sort=Coalesce("original_due_at", Value(FAR_FUTURE, output_field=DateTimeField()))
-    ).order_by("due_sort", "id")
+    """The due order: earliest legal due date first, dossiers without one last (`due_sort`)."""
+    return queryset.order_by("due_sort", "id")
 
 
 # --- keyset pages ------------------------------------------------------------------------------
@@ -101,7 +136,11 @@ def encode_cursor(row, key: str) -> str:
     value = row
     for part in key.split("__"):
         value = getattr(value, part)
-    raw = json.dumps([key, _pack(value), row.pk], separators=(",", ":")).encode()
+    return _cursor(key, value, row.pk)
+
+
+def _cursor(key: str, value, pk) -> str:
+    raw = json.dumps([key, _pack(value), pk], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -126,16 +165,60 @@ def keyset_page(queryset, cursor: str, *, key: str, size: int | None = None, des
     set here, ascending or descending on both; `size` defaults to PAGE_SIZE. A mangled cursor
     shows the first page."""
     size = size or PAGE_SIZE
-    sign, after = ("-", "lt") if descending else ("", "gt")
-    queryset = queryset.order_by(f"{sign}{key}", f"{sign}pk")
-    position = decode_cursor(cursor, key)
-    if position is not None:
-        value, last_id = position
-        # A value of the wrong type for the key is refused here, before any query: first page.
-        with contextlib.suppress(ValidationError, ValueError, TypeError):
-            queryset = queryset.filter(
-                Q(**{f"{key}__{after}": value}) | Q(**{key: value, f"pk__{after}": last_id})
-            )
-    rows = list(queryset[: size + 1])
+    sign = "-" if descending else ""
+    queryset = _after(queryset, decode_cursor(cursor, key), key, descending)
+    rows = list(queryset.order_by(f"{sign}{key}", f"{sign}pk")[: size + 1])
     next_cursor = encode_cursor(rows[size - 1], key) if len(rows) > size else ""
     return rows[:size], next_cursor
+
+
+def _after(queryset, position, key: str, descending=False):
+    """Rows after `position` ((value, id) or None) in (`key`, id) order."""
+    if position is None:
+        return queryset
+    value, last_id = position
+    after, reach = ("lt", "lte") if descending else ("gt", "gte")
+    # A value of the wrong type for the key is refused here, before any query: first page.
+    with contextlib.suppress(ValidationError, ValueError, TypeError):
+        return queryset.filter(
+            # The plain bound lets an index on (key, id) start the scan at the cursor.
+            Q(**{f"{key}__{reach}": value}),
+            Q(**{f"{key}__{after}": value}) | Q(**{key: value, f"pk__{after}": last_id}),
+        )
+    return queryset
+
+
+# Beyond this many branches a page is read with the plain OR (and sorted by the database).
+MAX_BRANCHES = 8
+
+
+def keyset_page_of_union(queryset, branches: list[Q], cursor: str, *, key: str, size=None):
+    """`keyset_page` of the rows of `queryset` matching any of `branches` (ascending).
+
+    An OR of conditions on two columns (a dossier's receiving or competent agency) cannot be
+    read in order from one index: the database would fetch every matching row and sort them.
+    Here each branch is read on its own, in (`key`, id) order from its index, at most one page
+    of it, and the union of those short lists gives the page (a row in two branches counts once).
+    Then the page's rows are read by id. Two queries, whatever the table's size and the page.
+    SQLite (no LIMIT inside a UNION) and many branches take the plain OR."""
+    size = size or PAGE_SIZE
+    features = connection.features
+    if (
+        len(branches) < 2
+        or len(branches) > MAX_BRANCHES
+        or not (features.supports_slicing_ordering_in_compound)
+    ):
+        return keyset_page(queryset.filter(reduce(or_, branches)), cursor, key=key, size=size)
+    position = decode_cursor(cursor, key)
+    arms = [
+        _after(queryset.filter(branch), position, key)
+        .order_by(key, "id")
+        .values_list(key, "id")[: size + 1]
+        for branch in branches
+    ]
+    keys = list(arms[0].union(*arms[1:]).order_by(key, "id")[: size + 1])
+    by_id = {row.pk: row for row in queryset.filter(pk__in=[pk for _v, pk in keys[:size]])}
+    # A row changed between the two reads so that it left the list is left out of the page.
+    rows = [by_id[pk] for _v, pk in keys[:size] if pk in by_id]
+    next_cursor = _cursor(key, *keys[size - 1]) if len(keys) > size else ""
+    return rows, next_cursor

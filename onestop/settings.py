@@ -223,6 +223,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # apart) for this many days after it was written; then it is failed for good and shown on the
 # official's dossier page and in the admin (dossiers/notify.py).
 ONESTOP_EMAIL_RETRY_DAYS = float(os.environ.get("ONESTOP_EMAIL_RETRY_DAYS", "3"))
+# The office queue's tab counts are exact up to this many dossiers, then shown as "1000+".
+ONESTOP_QUEUE_COUNT_LIMIT = int(os.environ.get("ONESTOP_QUEUE_COUNT_LIMIT", "1000"))
 
 # Production hardening: on whenever DEBUG is off; each can be relaxed by its variable
 # (e.g. behind a TLS-terminating proxy that already redirects).

@@ -72,6 +72,9 @@ class DossierEvent(AppendOnly):
             models.Index(fields=["event_type", "created_at"]),
             models.Index(fields=["actor", "created_at"]),
             models.Index(fields=["agency", "created_at"]),
+            # The audit log filtered by actor and event type together, newest first (with
+            # one index per filter, a rare pair would read every event of the type).
+            models.Index(fields=["actor", "event_type", "created_at"], name="event_actor_type"),
         ]
 
     def __str__(self):
@@ -145,6 +148,8 @@ class AccessLogEntry(AppendOnly):
             models.Index(fields=["created_at", "id"]),
             models.Index(fields=["dossier", "created_at"]),
             models.Index(fields=["actor", "created_at"]),
+            # The access log's "agency" filter, newest first.
+            models.Index(fields=["agency", "created_at"], name="access_agency_created"),
         ]
 
     def __str__(self):

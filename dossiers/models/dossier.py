@@ -4,11 +4,14 @@ Models hold data and invariants of a single row; every write that changes a doss
 `dossiers.services`.
 """
 
+import datetime as dt
 import secrets
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 from simple_history.models import HistoricalRecords
@@ -20,6 +23,7 @@ from ..workflow import (
     CLOCK_RUNNING_STATUSES,
     EDGES,
     NATIONAL_STATUS_CODE,
+    TERMINAL_STATUSES,
     Action,
     Status,
     sources_of,
@@ -35,6 +39,10 @@ OPEN_STATUSES = (
     Status.SUPPLEMENT_REQUESTED,
     Status.AWAITING_PAYMENT,
 )
+# Dossiers without a due date yet (waiting for intake) sort after every dated one.
+FAR_FUTURE = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
+# Statuses a work tab shows: neither a draft nor finished. The partial indexes below cover them.
+QUEUE_STATUSES = sorted(set(Status.values) - TERMINAL_STATUSES - {Status.DRAFT})
 
 
 class DossierQuerySet(models.QuerySet):
@@ -191,13 +199,30 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     )
     external_ref = models.CharField(_("mã hồ sơ của hệ thống gửi"), max_length=100, blank=True)
 
+    # The due order's key (the legal due date, far in the future while there is none), computed
+    # by the database on every write, so that an index serves the queues' order.
+    due_sort = models.GeneratedField(
+        expression=Coalesce(
+            "original_due_at", models.Value(FAR_FUTURE, output_field=models.DateTimeField())
+        ),
+        output_field=models.DateTimeField(),
+        db_persist=True,
+    )
+
     # Head of the audit hash chain, kept in the same transaction as the events.
     event_seq = models.PositiveIntegerField(default=0)
     audit_head = models.CharField(max_length=64, blank=True)
 
     history = HistoricalRecords(
         bases=[SealedHistory],
-        excluded_fields=["version", "event_seq", "audit_head", "search_text", "client_token"],
+        excluded_fields=[
+            "version",
+            "event_seq",
+            "audit_head",
+            "search_text",
+            "client_token",
+            "due_sort",
+        ],
     )
     objects = DossierQuerySet.as_manager()
 
@@ -231,6 +256,39 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
             ),
             # The register (and the count that decides whether it is built in the request).
             models.Index(fields=["receiving_agency", "received_at"], name="dossier_register"),
+            # The queues (office/queues.py): one ordered range per agency and side, for the
+            # "all" tab, and for the work tabs over the open dossiers only.
+            models.Index(fields=["receiving_agency", "due_sort", "id"], name="dossier_recv_due"),
+            models.Index(fields=["competent_agency", "due_sort", "id"], name="dossier_comp_due"),
+            models.Index(
+                fields=["receiving_agency", "status", "due_sort", "id"],
+                name="dossier_recv_open",
+                condition=models.Q(status__in=QUEUE_STATUSES),
+            ),
+            models.Index(
+                fields=["competent_agency", "status", "due_sort", "id"],
+                name="dossier_comp_open",
+                condition=models.Q(status__in=QUEUE_STATUSES),
+            ),
+            # "Due soon" and "overdue": a due-date range over the running dossiers only.
+            models.Index(
+                fields=["receiving_agency", "due_sort", "id"],
+                name="dossier_recv_running",
+                condition=models.Q(status__in=sorted(CLOCK_RUNNING_STATUSES)),
+            ),
+            models.Index(
+                fields=["competent_agency", "due_sort", "id"],
+                name="dossier_comp_running",
+                condition=models.Q(status__in=sorted(CLOCK_RUNNING_STATUSES)),
+            ),
+            models.Index(
+                fields=["assignee", "status", "due_sort", "id"],
+                name="dossier_assignee_open",
+                condition=models.Q(status__in=QUEUE_STATUSES),
+            ),
+            # A search by a full ID number (queries.apply_filters). The trigram index on
+            # search_text is PostgreSQL's only (migration 0025_queue_scale).
+            models.Index(KeyTextTransform("id_number", "applicant"), name="dossier_id_number"),
         ]
         constraints = [
             models.UniqueConstraint(
