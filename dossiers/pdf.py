@@ -9,9 +9,10 @@ font with fontTools, which parses the whole font file (DejaVu Sans: 6,000 glyphs
 layout tables) on every render. So, once per process, the slips' four faces are cut down to
 what Vietnamese text needs (a few hundred glyphs, no OpenType layout tables: the legacy 'kern'
 table keeps the kerning) and registered with one shared `FontConfiguration`, beside the slips'
-stylesheet parsed once; a page whose text those glyphs cover embeds them whole and is not
-subset again. Text they do not cover (a rare letter in a name) takes the general path: the
-system fonts, subset as usual.
+stylesheet parsed once. Without HarfBuzz-Subset a page whose text those glyphs cover embeds
+them whole (a larger file, no fontTools pass); with it (Debian: libharfbuzz-subset0) every
+font is subset, in C. Text the faces do not cover (a rare letter in a name) takes the general
+path: the system fonts, subset as usual.
 """
 
 from __future__ import annotations
@@ -85,9 +86,14 @@ class Renderer:
     font_config: FontConfiguration
     stylesheet: CSS
     covered: frozenset[str]
+    subset_is_cheap: bool
     lock: threading.Lock
 
-    def covers(self, html: str) -> bool:
+    def embed_whole(self, html: str) -> bool:
+        """Whether to embed the slip faces unsubset: only when fontTools would do the subsetting,
+        and the faces hold every character of `html`."""
+        if self.subset_is_cheap or not self.covered:
+            return False
         return not (set(html) - self.covered - {"\n", "\r", "\t"})
 
 
@@ -128,7 +134,19 @@ def _make_renderer() -> Renderer:
         url_fetcher=LocalOnlyFetcher(),
         font_config=font_config,
     )
-    return Renderer(font_config, stylesheet, frozenset(covered or ()), threading.Lock())
+    return Renderer(
+        font_config, stylesheet, frozenset(covered or ()), _harfbuzz_subset(), threading.Lock()
+    )
+
+
+def _harfbuzz_subset() -> bool:
+    """Whether WeasyPrint subsets fonts with HarfBuzz (fast) rather than fontTools."""
+    try:
+        from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
+
+        return harfbuzz_subset is not None and bool(harfbuzz.hb_version_atleast(4, 1, 0))
+    except (ImportError, AttributeError):
+        return False
 
 
 def _slip_face(path: Path) -> tuple[bytes, frozenset[str]]:
@@ -162,9 +180,7 @@ def render_pdf(template_name: str, context: dict) -> bytes:
         ).write_pdf(
             stylesheets=[shared.stylesheet],
             font_config=shared.font_config,
-            # The slip faces are already small: embedding them whole skips a fontTools pass
-            # per face per render. Other fonts (fallbacks) are subset as usual.
-            full_fonts=shared.covers(html),
+            full_fonts=shared.embed_whole(html),
         )
 
 
