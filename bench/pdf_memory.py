@@ -104,15 +104,17 @@ def receipt_against_floor(dossier=None, repeat: int = 30) -> tuple[float, float]
 
 
 def memory_series(
-    dossiers: list, renders: int = 1000, marks=(10, 100, 250, 500, 1000)
+    dossiers: list, renders: int = 1000, marks=(10, 100, 250, 500, 1000), report=None
 ) -> tuple[list[tuple[int, int]], list[float]]:
     """Render `renders` receipts cycling through `dossiers`; ([(renders done, RSS KiB) at each
-    mark], every render's seconds)."""
+    mark], every render's seconds). `report(renders done, RSS KiB)` is called at each mark."""
     series, samples = [(0, rss_kib())], []
     for number in range(1, renders + 1):
         samples.append(_receipt_once(dossiers[number % len(dossiers)]))
         if number in marks:
             series.append((number, rss_kib()))
+            if report:
+                report(*series[-1])
     return series, samples
 
 
@@ -154,10 +156,16 @@ def main() -> None:
     print(
         f"receipt render: median {receipt * 1000:.1f} ms; floor C (one-line page, WeasyPrint "
         f"defaults): median {floor * 1000:.1f} ms; ratio {receipt / floor:.2f} "
-        f"({args.repeat} alternate samples each)"
+        f"({args.repeat} alternate samples each)",
+        flush=True,
     )
     marks = (*(m for m in (10, 100, 250, 500, 1000) if m < args.renders), args.renders)
-    series, samples = memory_series(dossiers, args.renders, marks)
+    series, samples = memory_series(
+        dossiers,
+        args.renders,
+        marks,
+        report=lambda n, kib: print(f"  RSS after {n} renders: {kib / 1024:.1f} MiB", flush=True),
+    )
     print(
         "RSS after renders: "
         + ", ".join(f"{number}: {kib / 1024:.1f} MiB" for number, kib in series)
