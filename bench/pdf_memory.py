@@ -41,19 +41,22 @@ def rss_kib() -> int:
     raise RuntimeError("no VmRSS in /proc/self/status")
 
 
-def _floor_once() -> float:
+def _floor_once(write: bool = True) -> float:
     from weasyprint import HTML
 
     start = time.perf_counter()
-    HTML(string=FLOOR_HTML).write_pdf()
+    document = HTML(string=FLOOR_HTML).render()
+    if write:
+        document.write_pdf()
     return time.perf_counter() - start
 
 
-def floor_c(repeat: int = 30) -> float:
+def floor_c(repeat: int = 30, write: bool = True) -> float:
     """Median seconds of WeasyPrint rendering a one-line page to PDF with its defaults, in this
-    process (after one warm-up render)."""
-    _floor_once()
-    return statistics.median(_floor_once() for _i in range(repeat))
+    process (after one warm-up render). `write=False`: laid out only, no PDF written (no font
+    subsetting: without HarfBuzz-Subset that is most of the PDF floor)."""
+    _floor_once(write)
+    return statistics.median(_floor_once(write) for _i in range(repeat))
 
 
 def received_dossiers(limit: int = 20) -> list:
@@ -147,10 +150,15 @@ def main() -> None:
     _setup_django()
     import weasyprint
 
+    from dossiers import pdf
+
     dossiers = received_dossiers()
+    before_pdf = rss_kib()
     print(
-        f"weasyprint {weasyprint.__version__}; {len(dossiers)} received dossiers; "
-        f"RSS before any PDF {rss_kib() / 1024:.1f} MiB (interpreter {start_rss / 1024:.1f} MiB)"
+        f"weasyprint {weasyprint.__version__} (fonts subset by "
+        f"{'HarfBuzz' if pdf.renderer().subset_is_cheap else 'fontTools'}); "
+        f"{len(dossiers)} received dossiers; "
+        f"RSS before any PDF {before_pdf / 1024:.1f} MiB (interpreter {start_rss / 1024:.1f} MiB)"
     )
     receipt, floor = receipt_against_floor(dossiers[0], args.repeat)
     print(
@@ -177,6 +185,11 @@ def main() -> None:
         f"{(last - first) / 1024:+.1f} MiB"
     )
     print(f"floor C again: median {floor_c(args.repeat) * 1000:.1f} ms")
+    layout_only = floor_c(args.repeat, write=False)
+    print(
+        f"floor C laid out only (no PDF written): median {layout_only * 1000:.1f} ms; "
+        f"the {args.renders} renders' median is {statistics.median(samples) / layout_only:.1f}× it"
+    )
 
 
 if __name__ == "__main__":
