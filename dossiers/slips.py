@@ -20,7 +20,7 @@ from . import clock
 from .audit import append_event_locked
 from .errors import NotFound
 from .models import Attachment, Dossier, DossierEvent, Slip
-from .pdf import qr_data_uri, render_pdf
+from .pdf import qr_svg, render_pdf
 from .workflow import EventType
 from .worktime import VN_TZ, WorkCalendar
 
@@ -176,7 +176,7 @@ def _context(dossier: Dossier, kind: str, event: DossierEvent) -> dict:
         "procedure": dossier.procedure,
         "applicant": dossier.applicant,
         "documents": list(documents.values()),
-        "qr": qr_data_uri(public_status_url(dossier)),
+        "qr": qr_svg(public_status_url(dossier)),
         "lookup_url": f"{settings.ONESTOP_PUBLIC_URL.rstrip('/')}/lookup/",
         "officer": event.actor_name,
         "late": _late(event.data.get("late_working_seconds"), WorkCalendar.current())
@@ -184,6 +184,14 @@ def _context(dossier: Dossier, kind: str, event: DossierEvent) -> dict:
         else "",
         "handovers": handovers(dossier) if kind == Slip.Kind.CONTROL else [],
     }
+
+
+def render_content(dossier: Dossier, kind: str, event: DossierEvent | None = None) -> bytes:
+    """The PDF of `kind` for `dossier`, documenting `event` (by default the newest relevant one);
+    not stored. What the worker's job renders (through slip_for)."""
+    if event is None:
+        event = _source_event(dossier, kind)
+    return render_pdf(TEMPLATES[kind], _context(dossier, kind, event))
 
 
 def slip_for(dossier: Dossier, kind: str) -> Slip:
@@ -200,7 +208,7 @@ def slip_for(dossier: Dossier, kind: str) -> Slip:
     content = None
     if connection.vendor != "postgresql":
         # SQLite's transactions hold the one write lock from their start: render first.
-        content = render_pdf(TEMPLATES[kind], _context(dossier, kind, event))
+        content = render_content(dossier, kind, event)
     try:
         with transaction.atomic():
             _one_rendering_at_a_time(dossier.pk, kind)
@@ -208,7 +216,7 @@ def slip_for(dossier: Dossier, kind: str) -> Slip:
             if existing.exists():
                 return existing.get()
             if content is None:
-                content = render_pdf(TEMPLATES[kind], _context(dossier, kind, event))
+                content = render_content(dossier, kind, event)
             digest = hashlib.sha256(content).hexdigest()
             slip = Slip(
                 dossier=dossier,
