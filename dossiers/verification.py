@@ -212,6 +212,7 @@ def verify_everything(
     report_all: bool = True,
     progress: Callable[[str], None] | None = None,
     all_seals: bool = False,
+    seal_sample: float | None = None,
     jobs: int = 1,
 ) -> VerificationReport:
     """Run every check; with `report_all=False`, stop after the check that found the first
@@ -219,7 +220,12 @@ def verify_everything(
     the records on PostgreSQL; `all_seals` verifies every record's signature."""
     started_at = timezone.now()
     verification = Verification(
-        files=files, report_all=report_all, progress=progress, all_seals=all_seals, jobs=jobs
+        files=files,
+        report_all=report_all,
+        progress=progress,
+        all_seals=all_seals,
+        seal_sample=SEAL_SAMPLE if seal_sample is None else seal_sample,
+        jobs=jobs,
     )
     with _one_snapshot() as owned:
         verification.owns_snapshot = owned
