@@ -124,6 +124,7 @@ def test_the_newest_history_row_is_vouched_by_its_event_or_verified(make_dossier
     assert any(f"history row {newest.history_id} it names was edited" in p for p in fast.problems)
 
 
+@pytest.mark.postgres
 def test_events_of_a_dossier_that_does_not_exist_are_reported(make_dossier):
     dossier = make_dossier(Status.RECEIVED)
     with connection.cursor() as cursor:
