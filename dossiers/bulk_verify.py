@@ -421,17 +421,20 @@ def run_task(task: tuple, keys, policy: Policy, windows) -> Part:
 
 
 def _ranges(model, column: str, parts: int) -> list[tuple]:
-    """[lo, hi) ranges over `column` covering every row (open at both ends)."""
-    if parts <= 1:
+    """[lo, hi) ranges over `column` covering every row (open at both ends), holding about as
+    many rows each (quantiles: ids have gaps)."""
+    if parts <= 1 or connection.vendor != "postgresql":
         return [(None, None)]
-    from django.db.models import Max, Min
-
-    bounds = model._base_manager.aggregate(lo=Min(column), hi=Max(column))
-    if bounds["lo"] is None:
-        return [(None, None)]
-    span = bounds["hi"] - bounds["lo"] + 1
-    cuts = sorted({bounds["lo"] + span * i // parts for i in range(1, parts)})
-    edges = [None, *cuts, None]
+    table = connection.ops.quote_name(model._meta.db_table)
+    name = connection.ops.quote_name(model._meta.get_field(column).column)
+    fractions = [i / parts for i in range(1, parts)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT percentile_disc(%s::float8[]) WITHIN GROUP (ORDER BY {name}) FROM {table}",
+            [fractions],
+        )
+        (cuts,) = cursor.fetchone()
+    edges = [None, *sorted(set(cuts or [])), None]
     return list(itertools.pairwise(edges))
 
 
