@@ -156,29 +156,18 @@ class AccessLogProblem:
         return f"access log entry #{self.entry_id} (seq {self.seq}): {self.reason}"
 
 
-def verify_access_log(batch_size: int = 2000) -> Iterator[AccessLogProblem]:
-    """Walk the whole chain in seq order (one streamed query); yields every broken entry.
+def verify_access_log() -> Iterator[AccessLogProblem]:
+    """Walk the whole chain in seq order (one streamed query), every signature verified;
+    yields every broken entry.
 
     After a problem the walk resynchronises on the entry found, so one deletion or edit is
     reported once rather than breaking every later entry. Removing the newest entries is not
-    detectable from the chain alone (there is no stored head).
+    detectable from the chain alone (there is no stored head): the anchors see it.
     """
-    prev_hash, expected_seq = "", 1
-    keys = sealing.trusted_keys()
-    for entry in AccessLogEntry.objects.order_by("seq").iterator(chunk_size=batch_size):
-        reason = None
-        if entry.seq != expected_seq:
-            reason = f"sequence jumps from {expected_seq - 1} to {entry.seq} (entries removed)"
-        elif entry.prev_hash != prev_hash:
-            reason = "previous-hash link broken"
-        elif entry_hash(entry) != entry.hash:
-            reason = "content does not match its hash (edited)"
-        else:
-            unsealed = sealing.seal_problem(entry.key_id, entry.signature, entry.hash, keys)
-            reason = f"seal: {unsealed}" if unsealed else None
-        if reason:
-            yield AccessLogProblem(entry.seq, entry.pk, reason)
-        prev_hash, expected_seq = entry.hash, entry.seq + 1
+    from .bulk_verify import access_log_with_every_seal
+
+    part = access_log_with_every_seal(sealing.trusted_keys(), None)
+    yield from part.problems.get("access_log", [])
 
 
 # --- reading the log -----------------------------------------------------------------------------

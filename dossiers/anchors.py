@@ -251,11 +251,52 @@ def _freshness_slack() -> dt.timedelta:
     )
 
 
-def verify_anchors(keys=None, now: dt.datetime | None = None) -> Iterator[str]:
+class Windows:
+    """The anchored windows of storage time, to place each record in its window."""
+
+    def __init__(self, anchors: list[dict]):
+        self.ends = [_parse_time(a["window_end"]) for a in anchors]
+        self.starts = [_parse_time(a["window_start"]) for a in anchors]
+
+    def index(self, recorded_at: dt.datetime) -> int | None:
+        """The window holding a record stored at `recorded_at`, or None."""
+        index = bisect.bisect_left(self.ends, recorded_at)
+        if index < len(self.ends) and recorded_at > self.starts[index]:
+            return index
+        return None
+
+
+def tally(model, column: str, windows: Windows) -> dict[int, list[int]]:
+    """Window index -> [count, sum of hashes] of one source's records (one pass)."""
+    found: dict[int, list[int]] = {}
+    rows = model._base_manager.filter(recorded_at__lte=windows.ends[-1]).values_list(
+        "recorded_at", column
+    )
+    for recorded_at, digest in rows.iterator(chunk_size=5000):
+        index = windows.index(recorded_at)
+        if index is not None:
+            window = found.setdefault(index, [0, 0])
+            window[0] += 1
+            window[1] += int(digest, 16)
+    return found
+
+
+def verify_anchors(
+    keys=None,
+    now: dt.datetime | None = None,
+    *,
+    trusted: tuple[list[dict], list[str]] | None = None,
+    tallies: dict[str, dict[int, list[int]]] | None = None,
+) -> Iterator[str]:
     """Recompute every anchored window from the records present and compare; and see that
-    anchoring goes on and that no record was moved out of the anchors' reach."""
+    anchoring goes on and that no record was moved out of the anchors' reach.
+
+    `trusted` is what trusted_anchors() returned, and `tallies` the windows' counts and sums
+    per source, when the bulk verification already read them in its pass over the records
+    (a source missing from `tallies` is read here)."""
     now = now or timezone.now()
-    anchors, problems = trusted_anchors(keys)
+    anchors, problems = trusted if trusted is not None else trusted_anchors(keys)
+    tallies = tallies or {}
     yield from problems
     for name, (model, _column) in sources().items():
         # `recorded_at` is not sealed (the database sets it): a record moved before the first
@@ -282,26 +323,16 @@ def verify_anchors(keys=None, now: dt.datetime | None = None) -> Iterator[str]:
             yield "no anchor was ever made, though records are stored (is the worker running?)"
     if not anchors:
         return
-    ends = [_parse_time(a["window_end"]) for a in anchors]
-    starts = [_parse_time(a["window_start"]) for a in anchors]
-    last_end = ends[-1]
+    windows = Windows(anchors)
     for name, (model, column) in sources().items():
-        counts = [0] * len(anchors)
-        sums = [0] * len(anchors)
-        rows = model._base_manager.filter(recorded_at__lte=last_end).values_list(
-            "recorded_at", column
-        )
-        for recorded_at, digest in rows.iterator(chunk_size=5000):
-            index = bisect.bisect_left(ends, recorded_at)
-            if index < len(anchors) and recorded_at > starts[index]:
-                counts[index] += 1
-                sums[index] = _fold(sums[index], digest)
+        found = tallies[name] if name in tallies else tally(model, column, windows)
         for index, anchor in enumerate(anchors):
+            count, total = found.get(index, (0, 0))
             expected = anchor["content"].get(name, {"count": 0, "sum": f"{0:064x}"})
-            if (counts[index], f"{sums[index]:064x}") != (expected["count"], expected["sum"]):
+            if (count, f"{total % MODULUS:064x}") != (expected["count"], expected["sum"]):
                 yield (
                     f"{name}: records stored between {anchor['window_start']} and "
                     f"{anchor['window_end']} do not match anchor {anchor['seq']} "
-                    f"({expected['count']} anchored, {counts[index]} now): records were "
+                    f"({expected['count']} anchored, {count} now): records were "
                     "removed, added or rewritten"
                 )
