@@ -25,29 +25,39 @@ def canonical_time(value: dt.datetime) -> str:
 
 
 def event_hash(event: DossierEvent) -> str:
-    content = {
-        "dossier": event.dossier_id,
-        "seq": event.seq,
-        "event_type": event.event_type,
-        "from_status": event.from_status,
-        "to_status": event.to_status,
-        "actor": event.actor_id,
-        "actor_name": event.actor_name,
-        "role": event.role,
-        "agency": event.agency_id,
-        "created_at": canonical_time(event.created_at),
-        "ip": event.ip or "",
-        "note": event.note,
-        "data": event.data,
-        "prev_hash": event.prev_hash,
-    }
+    return event_content_hash(
+        {
+            "dossier": event.dossier_id,
+            "seq": event.seq,
+            "event_type": event.event_type,
+            "from_status": event.from_status,
+            "to_status": event.to_status,
+            "actor": event.actor_id,
+            "actor_name": event.actor_name,
+            "role": event.role,
+            "agency": event.agency_id,
+            "created_at": canonical_time(event.created_at),
+            "ip": event.ip or "",
+            "note": event.note,
+            "data": event.data,
+            "prev_hash": event.prev_hash,
+        }
+    )
+
+
+def event_content_hash(content: dict) -> str:
+    """The chain hash of an event's content (plain values; bench/seed.py calls it directly)."""
     canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def history_fingerprint(row) -> str:
     """SHA-256 over every column of a django-simple-history row, as stored."""
-    content = {f.attname: getattr(row, f.attname) for f in row._meta.concrete_fields}
+    return fingerprint_of({f.attname: getattr(row, f.attname) for f in row._meta.concrete_fields})
+
+
+def fingerprint_of(content: dict) -> str:
+    """history_fingerprint over column values as the database gives them back."""
     canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 

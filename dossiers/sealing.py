@@ -225,9 +225,13 @@ def history_row_hash(row) -> str:
         for f in row._meta.concrete_fields
         if f.attname not in NOT_SEALED
     }
-    content["model"] = row._meta.label_lower
-    content["seal_seq"] = row.seal_seq
-    content["seal_prev"] = row.seal_prev
+    return history_content_hash(row._meta.label_lower, content, row.seal_seq, row.seal_prev)
+
+
+def history_content_hash(label: str, content: dict, seal_seq: int, seal_prev: str) -> str:
+    """The seal hash of a history row from its canonical column values (`canonical_value`)
+    without the NOT_SEALED ones; bench/seed.py calls it on values it built itself."""
+    content = {**content, "model": label, "seal_seq": seal_seq, "seal_prev": seal_prev}
     canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
