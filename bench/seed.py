@@ -241,7 +241,7 @@ def reference_data(communes: int, rng, log) -> dict:
     from django.contrib.auth.hashers import make_password
 
     from dossiers.demo import catalogue, seeding
-    from dossiers.models import Agency, Channel, Membership
+    from dossiers.models import Agency, Membership
     from dossiers.workflow import Role
 
     User = get_user_model()
@@ -386,9 +386,13 @@ def make_plan(total: int, rng, office: OfficeTime, now: int, calendar) -> tuple[
     last_work = bisect.bisect_right(workdays, today_index) - 1
     plan = []
     online = 0
-    for _i in range(total):
-        status = statuses[bisect.bisect_right(cumulative, rng.random() * cumulative[-1])]
-        commune = rng.randrange(communes)
+    for index in range(total):
+        # Every status at every commune first (so that even a small seed has each), then drawn.
+        if index < len(statuses) * communes:
+            status = statuses[index // communes]
+        else:
+            status = statuses[bisect.bisect_right(cumulative, rng.random() * cumulative[-1])]
+        commune = index % communes
         proc = rng.choice(fee_procs if status == "awaiting_payment" else online_procs)
         channels = procedures[proc]["channels"]
         if status in ONLINE_ONLY:
@@ -412,7 +416,9 @@ def make_plan(total: int, rng, office: OfficeTime, now: int, calendar) -> tuple[
             online += 1
             continue
         if status in RECENT:
-            back = rng.randint(min(3, limit) if status in ("resolved", "supplement_requested") else 0, limit)
+            back = rng.randint(
+                min(3, limit) if status in ("resolved", "supplement_requested") else 0, limit
+            )
             back = back + limit // 2 if rng.random() < 0.3 else back  # some of them overdue
         else:
             back = rng.randint(min(limit + 4, last_work), last_work)
@@ -604,8 +610,16 @@ class Builder:
             if target == "draft":
                 return self._finish(state, chain, 0, applicant)
             state.update(code=code, applicant=applicant, submitted_at=submitted, status="submitted")
-            chain.step(state, "dossier.submitted", "draft", "submitted", people["citizen"],
-                       submitted, "", {"code": code})  # fmt: skip
+            chain.step(
+                state,
+                "dossier.submitted",
+                "draft",
+                "submitted",
+                people["citizen"],
+                submitted,
+                "",
+                {"code": code},
+            )
             version += 1
             if target == "submitted":
                 return self._finish(state, chain, version, applicant)
@@ -613,24 +627,60 @@ class Builder:
                 reason = rng.choice(REFUSE_REASONS if target == "refused" else WITHDRAW_REASONS)
                 who = people["reception"] if target == "refused" else people["citizen"]
                 state.update(status=target, closed_at=received)
-                chain.step(state, f"dossier.{target}", "submitted", target, who, received,
-                           reason, {"reason": reason})  # fmt: skip
+                chain.step(
+                    state,
+                    f"dossier.{target}",
+                    "submitted",
+                    target,
+                    who,
+                    received,
+                    reason,
+                    {"reason": reason},
+                )
                 return self._finish(state, chain, version + 1, applicant)
             start, due = self.clock(received, procedure)
-            state.update(status="received", received_at=received, clock_started_at=start,
-                         original_due_at=due, due_at=due)  # fmt: skip
-            chain.step(state, "dossier.received", "submitted", "received", people["reception"],
-                       received, "", self._due_data(state))  # fmt: skip
+            state.update(
+                status="received",
+                received_at=received,
+                clock_started_at=start,
+                original_due_at=due,
+                due_at=due,
+            )
+            chain.step(
+                state,
+                "dossier.received",
+                "submitted",
+                "received",
+                people["reception"],
+                received,
+                "",
+                self._due_data(state),
+            )
             version += 1
         else:
             applicant["email"] = ""
             start, due = self.clock(received, procedure)
-            state.update(code=code, applicant=applicant, status="received", submitted_at=received,
-                         received_at=received, clock_started_at=start, original_due_at=due,
-                         due_at=due)  # fmt: skip
+            state.update(
+                code=code,
+                applicant=applicant,
+                status="received",
+                submitted_at=received,
+                received_at=received,
+                clock_started_at=start,
+                original_due_at=due,
+                due_at=due,
+            )
             data = {"code": code, "papers_seen": procedure["papers"][channel]}
-            chain.step(state, "dossier.intake", "", "received", people["reception"], received,
-                       "", {**data, **self._due_data(state)})  # fmt: skip
+            chain.step(
+                state,
+                "dossier.intake",
+                "",
+                "received",
+                people["reception"],
+                received,
+                "",
+                {**data, **self._due_data(state)},
+            )
         if target == "received":
             return self._finish(state, chain, version, applicant)
         version = self._process(state, chain, version, target, procedure, people, now)
@@ -686,17 +736,37 @@ class Builder:
             version += 1
             if action == "assign":
                 state.update(status="processing", assignee_id=people["specialist"][0])
-                chain.step(state, "dossier.assigned", status, "processing", people["reception"],
-                           moment, "", {"assignee": f"specialist-{REF['number_of'][people['specialist'][0]]}",
-                                        "previous_assignee": None})  # fmt: skip
+                chain.step(
+                    state,
+                    "dossier.assigned",
+                    status,
+                    "processing",
+                    people["reception"],
+                    moment,
+                    "",
+                    {
+                        "assignee": f"specialist-{REF['number_of'][people['specialist'][0]]}",
+                        "previous_assignee": None,
+                    },
+                )
             elif action == "request_supplement":
                 doc_id, doc_name = procedure["first_doc"]
-                state.update(status="supplement_requested", supplement_return_status=status,
-                             requested_documents=[doc_id],
-                             supplement_requests=state["supplement_requests"] + 1)  # fmt: skip
-                chain.step(state, "dossier.supplement_requested", status, "supplement_requested",
-                           people["specialist"], moment, SUPPLEMENT_REASON,
-                           {"documents": [doc_id], "document_names": [doc_name]})  # fmt: skip
+                state.update(
+                    status="supplement_requested",
+                    supplement_return_status=status,
+                    requested_documents=[doc_id],
+                    supplement_requests=state["supplement_requests"] + 1,
+                )
+                chain.step(
+                    state,
+                    "dossier.supplement_requested",
+                    status,
+                    "supplement_requested",
+                    people["specialist"],
+                    moment,
+                    SUPPLEMENT_REASON,
+                    {"documents": [doc_id], "document_names": [doc_name]},
+                )
                 chain.requested_at = moment
             elif action == "supplement":
                 documents = state["requested_documents"]
@@ -707,14 +777,24 @@ class Builder:
                     state.update(clock_started_at=start, original_due_at=new_due, due_at=new_due)
                     data["clock"] = "restarted"
                 else:
-                    state.update(original_due_at=self.office.add(state["original_due_at"], paused),
-                                 due_at=self.office.add(state["due_at"], paused))  # fmt: skip
+                    state.update(
+                        original_due_at=self.office.add(state["original_due_at"], paused),
+                        due_at=self.office.add(state["due_at"], paused),
+                    )
                     data["clock"] = "resumed"
                     chain.paused += paused
                 data.update(self._due_data(state))
                 state.update(status="processing", requested_documents=[])
-                chain.step(state, "dossier.supplemented", status, "processing",
-                           people["citizen"], moment, "Đã bổ sung.", data)  # fmt: skip
+                chain.step(
+                    state,
+                    "dossier.supplemented",
+                    status,
+                    "processing",
+                    people["citizen"],
+                    moment,
+                    "Đã bổ sung.",
+                    data,
+                )
             elif action == "reschedule":
                 previous = state["due_at"]
                 new_due = self._closing_after(times[-1])
@@ -722,55 +802,122 @@ class Builder:
                     version -= 1
                     continue
                 state.update(due_at=new_due, rescheduled_at=moment)
-                chain.step(state, "dossier.rescheduled", status, status, people["specialist"],
-                           moment, RESCHEDULE_REASON,
-                           {"previous_due_at": self.stamps.get(previous)[2],
-                            "due_at": self.stamps.get(new_due)[2],
-                            "late_working_seconds": self.office.between(previous, new_due)})  # fmt: skip
+                chain.step(
+                    state,
+                    "dossier.rescheduled",
+                    status,
+                    status,
+                    people["specialist"],
+                    moment,
+                    RESCHEDULE_REASON,
+                    {
+                        "previous_due_at": self.stamps.get(previous)[2],
+                        "due_at": self.stamps.get(new_due)[2],
+                        "late_working_seconds": self.office.between(previous, new_due),
+                    },
+                )
             elif action == "request_payment":
                 state.update(status="awaiting_payment")
-                chain.step(state, "dossier.payment_requested", status, "awaiting_payment",
-                           people["specialist"], moment, "",
-                           {"amount_vnd": procedure["fee"]})  # fmt: skip
+                chain.step(
+                    state,
+                    "dossier.payment_requested",
+                    status,
+                    "awaiting_payment",
+                    people["specialist"],
+                    moment,
+                    "",
+                    {"amount_vnd": procedure["fee"]},
+                )
             elif action == "stop":
                 reason = rng.choice(STOP_REASONS)
                 state.update(status="stopped", closed_at=moment)
-                chain.step(state, "dossier.stopped", status, "stopped", people["leader"], moment,
-                           reason, {"reason": reason})  # fmt: skip
+                chain.step(
+                    state,
+                    "dossier.stopped",
+                    status,
+                    "stopped",
+                    people["leader"],
+                    moment,
+                    reason,
+                    {"reason": reason},
+                )
             elif action == "propose":
                 outcome = "granted" if grant else "denied"
                 note = "Đủ điều kiện giải quyết." if grant else "Không đủ điều kiện giải quyết."
                 state.update(status="pending_approval", outcome=outcome)
-                chain.step(state, "dossier.proposed", status, "pending_approval",
-                           people["specialist"], moment, note,
-                           {"outcome": outcome, "result_attachments": []})  # fmt: skip
+                chain.step(
+                    state,
+                    "dossier.proposed",
+                    status,
+                    "pending_approval",
+                    people["specialist"],
+                    moment,
+                    note,
+                    {"outcome": outcome, "result_attachments": []},
+                )
             elif action == "send_back":
                 previous = state["outcome"]
                 state.update(status="processing", outcome="")
-                chain.step(state, "dossier.sent_back", status, "processing", people["leader"],
-                           moment, SEND_BACK_REASON, {"proposed_outcome": previous})  # fmt: skip
+                chain.step(
+                    state,
+                    "dossier.sent_back",
+                    status,
+                    "processing",
+                    people["leader"],
+                    moment,
+                    SEND_BACK_REASON,
+                    {"proposed_outcome": previous},
+                )
             elif action == "approve":
                 on_time = moment <= state["original_due_at"]
                 seconds = max(0, self.office.between(received, moment) - chain.paused)
-                state.update(status="resolved", resolved_at=moment,
-                             resolution_working_seconds=seconds)  # fmt: skip
-                chain.step(state, "dossier.approved", status, "resolved", people["leader"],
-                           moment, "", {"outcome": state["outcome"], "on_time": on_time,
-                                        "working_seconds": seconds})  # fmt: skip
+                state.update(
+                    status="resolved", resolved_at=moment, resolution_working_seconds=seconds
+                )
+                chain.step(
+                    state,
+                    "dossier.approved",
+                    status,
+                    "resolved",
+                    people["leader"],
+                    moment,
+                    "",
+                    {"outcome": state["outcome"], "on_time": on_time, "working_seconds": seconds},
+                )
             elif action == "return_result":
                 delivery = "electronic" if state["channel"] == ONLINE else "counter"
-                state.update(status="returned", result_delivery=delivery, returned_at=moment,
-                             closed_at=moment)  # fmt: skip
-                chain.step(state, "dossier.returned", status, "returned", people["reception"],
-                           moment, "", {"delivery": delivery})  # fmt: skip
+                state.update(
+                    status="returned",
+                    result_delivery=delivery,
+                    returned_at=moment,
+                    closed_at=moment,
+                )
+                chain.step(
+                    state,
+                    "dossier.returned",
+                    status,
+                    "returned",
+                    people["reception"],
+                    moment,
+                    "",
+                    {"delivery": delivery},
+                )
         if target == "returned" and state["channel"] == ONLINE and rng.random() < 0.4:
             rating = rng.choices(("very_satisfied", "satisfied", "unsatisfied"), (45, 45, 10))[0]
             returned = state["returned_at"]
             moment = max(returned + 30, min(now - 30, returned + rng.randint(600, 3 * 86400)))
             comment = COMMENTS[rating]
             state.update(rating=rating, rating_comment=comment, rated_at=moment)
-            chain.step(state, "dossier.rated", "returned", "returned", people["citizen"], moment,
-                       comment, {"rating": rating})  # fmt: skip
+            chain.step(
+                state,
+                "dossier.rated",
+                "returned",
+                "returned",
+                people["citizen"],
+                moment,
+                comment,
+                {"rating": rating},
+            )
             version += 1
         return version
 
@@ -782,9 +929,12 @@ class Builder:
         from dossiers.text import search_key
 
         stamps = self.stamps
-        row = [copy_text(state[name]) if kind != "dt" else (
-            "\\N" if state[name] is None else stamps.get(state[name])[0])
-            for name, kind in REF["dossier_columns"]]  # fmt: skip
+        row = [
+            copy_text(state[name])
+            if kind != "dt"
+            else ("\\N" if state[name] is None else stamps.get(state[name])[0])
+            for name, kind in REF["dossier_columns"]
+        ]
         extra = [
             str(version),
             str(chain.seq),
@@ -1040,7 +1190,6 @@ def load_accounts(cursor, count: int, rng, today: dt.date, user_id_from: int, lo
     """Citizen accounts (one in about three online dossiers), each with its profile and the
     profile's sealed history row. Returns (user id, applicant snapshot) per account."""
     from citizens.models import CitizenProfile
-
     from dossiers import sealing
 
     history_model = CitizenProfile.history.model
@@ -1069,7 +1218,7 @@ def load_accounts(cursor, count: int, rng, today: dt.date, user_id_from: int, lo
                     "t",
                     joined,
                 ]
-            )  # fmt: skip
+            )
         )
         values = dict(
             id=user_id,
@@ -1208,8 +1357,14 @@ def seed(
     )
     history_columns = columns_of(history_model)
     REF["history_columns"] = history_columns
-    history_meta = {"history_id", "history_date", "history_change_reason", "history_type",
-                    "history_user_id", *sealing.SEAL_COLUMNS}  # fmt: skip
+    history_meta = {
+        "history_id",
+        "history_date",
+        "history_change_reason",
+        "history_type",
+        "history_user_id",
+        *sealing.SEAL_COLUMNS,
+    }
     REF["history_tracked"] = [(n, k) for n, k in history_columns if n not in history_meta]
 
     plan, online = make_plan(dossiers, rng, office, now, calendar)
@@ -1308,11 +1463,10 @@ def seed(
             )
         if dropped:
             cursor.execute("SET maintenance_work_mem = '512MB'")
-            for name, definition in dropped:
+            for _name, definition in dropped:
                 cursor.execute(definition)
-            log(
-                f"secondary indexes rebuilt: {len(dropped)} ({time.perf_counter() - loaded_at:.0f} s)"
-            )
+            rebuilt = time.perf_counter() - loaded_at
+            log(f"secondary indexes rebuilt: {len(dropped)} ({rebuilt:.0f} s)")
     made_anchor = None
     if anchor:
         made_anchor = anchors.make_anchor()
@@ -1429,7 +1583,7 @@ def main() -> None:
     )
     print("statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(result["counts"].items())))
     logins = result["logins"]
-    shown = logins if len(logins) <= 12 else logins[:6] + ["…"] + logins[-5:]
+    shown = logins if len(logins) <= 12 else [*logins[:6], "…", *logins[-5:]]
     print(
         "logins (password onestop-demo, second factor `make otp`): "
         + ", ".join(shown)
