@@ -386,6 +386,9 @@ def make_plan(total: int, rng, office: OfficeTime, now: int, calendar) -> tuple[
     last_work = bisect.bisect_right(workdays, today_index) - 1
     plan = []
     online = 0
+    # A commune with a third of a million dossiers has its open ones spread over more days,
+    # or a day would need more than the 9999 numbers a dossier code allows.
+    spread = max(1, math.ceil(total / communes / 25000))
     for index in range(total):
         # Every status at every commune first (so that even a small seed has each), then drawn.
         if index < len(statuses) * communes:
@@ -409,15 +412,16 @@ def make_plan(total: int, rng, office: OfficeTime, now: int, calendar) -> tuple[
             online += 1
             continue
         if status == "submitted":
-            index = workdays[max(0, last_work - rng.randint(0, 3))]
+            index = workdays[max(0, last_work - rng.randint(0, 3 + spread // 2))]
             submitted = min(office.office_instant(index, rng), now - rng.randint(1200, 7200))
             created = submitted - rng.randint(3600, 30 * 3600)
             plan.append((commune, status, channel, proc, created, submitted, None, -1))
             online += 1
             continue
         if status in RECENT:
+            window = max(limit, spread)
             back = rng.randint(
-                min(3, limit) if status in ("resolved", "supplement_requested") else 0, limit
+                min(3, window) if status in ("resolved", "supplement_requested") else 0, window
             )
             back = back + limit // 2 if rng.random() < 0.3 else back  # some of them overdue
         else:
