@@ -298,9 +298,15 @@ def history_values_hash(model, value_of, *, stored: bool = False) -> str:
             content[f.attname] = value
         else:
             content[f.attname] = canonical_converter(f)(value)
-    content["model"] = model._meta.label_lower
-    content["seal_seq"] = value_of("seal_seq")
-    content["seal_prev"] = value_of("seal_prev")
+    return history_content_hash(
+        model._meta.label_lower, content, value_of("seal_seq"), value_of("seal_prev")
+    )
+
+
+def history_content_hash(label: str, content: dict, seal_seq: int, seal_prev: str) -> str:
+    """The seal hash of a history row from its canonical column values (`canonical_value`)
+    without the NOT_SEALED ones; bench/seed.py calls it on values it built itself."""
+    content = {**content, "model": label, "seal_seq": seal_seq, "seal_prev": seal_prev}
     canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
