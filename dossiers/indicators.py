@@ -598,7 +598,7 @@ def _insert(grain: str, day_sql: str, parts: list[tuple[str, list]], group: str)
     columns = list(_count_columns())
     keys = ["receiving_agency_id", "competent_agency_id", "procedure_id"]
     sql = (
-        f"INSERT INTO {_quote(IndicatorRollup._meta.db_table)} "
+        f"INSERT INTO {_quote(IndicatorRollup._meta.db_table)} "  # nosec B608: quoted names
         f"({', '.join(_quote(c) for c in ['grain', 'day', *keys, *columns])}) "
         f"SELECT %s, {day_sql}, {', '.join(f'u.{_quote(k)}' for k in keys)}, "
         f"{', '.join(f'SUM(u.{_quote(c)})' for c in columns)} "

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import shlex
 import signal
-import subprocess
+import subprocess  # nosec B404: starts our own programs, never a shell
 import sys
 import time
 from pathlib import Path
@@ -113,7 +113,7 @@ def say(message: str) -> None:
 
 def run_step(args: list[str], env: dict[str, str]) -> None:
     say("$ " + shlex.join(args))
-    result = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, check=False)
+    result = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, check=False)  # nosec B603
     if result.returncode != 0:
         raise Refused(f"{shlex.join(args)} failed (exit status {result.returncode}).")
 
@@ -172,12 +172,12 @@ def main() -> int:
     signal.signal(signal.SIGTERM, on_signal)
 
     config = str(ROOT / "gunicorn.conf.py")
-    gunicorn = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", config], cwd=ROOT, env=env)
+    gunicorn = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", config], cwd=ROOT, env=env)  # nosec B603
     processes = [gunicorn]
     address = f"{env.get('HOST', '127.0.0.1')}:{env.get('PORT', '8000')}"
     say(f"gunicorn pid {gunicorn.pid} on {address}")
     for _ in range(workers):
-        worker = subprocess.Popen([sys.executable, "manage.py", "run_worker"], cwd=ROOT, env=env)
+        worker = subprocess.Popen([sys.executable, "manage.py", "run_worker"], cwd=ROOT, env=env)  # nosec B603
         processes.append(worker)
         say(f"worker pid {worker.pid}")
 
