@@ -1116,8 +1116,8 @@ def columns_of(model, skip=()) -> list[tuple[str, str]]:
 
     out = []
     for field in model._meta.concrete_fields:
-        if field.attname in skip:
-            continue
+        if field.attname in skip or isinstance(field, models.GeneratedField):
+            continue  # a generated column (Dossier.due_sort) is the database's to write
         if isinstance(field, models.DateTimeField):
             kind = "dt"
         elif isinstance(field, models.JSONField):
