@@ -81,7 +81,7 @@ def main():
 
     import datetime as dt
 
-    from dossiers import audit, services
+    from dossiers import bulk_verify, services
     from dossiers.models import Dossier, DossierEvent
     from dossiers.workflow import Status
     from dossiers.worktime import VN_TZ, WorkCalendar
@@ -165,7 +165,7 @@ def main():
 
     tracemalloc.start()
     start = time.perf_counter()
-    problems = list(audit.verify_all())
+    problems = list(bulk_verify.verify_all())
     seconds = time.perf_counter() - start
     _current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()

@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -154,20 +153,6 @@ class AccessLogProblem:
 
     def __str__(self):
         return f"access log entry #{self.entry_id} (seq {self.seq}): {self.reason}"
-
-
-def verify_access_log() -> Iterator[AccessLogProblem]:
-    """Walk the whole chain in seq order (one streamed query), every signature verified;
-    yields every broken entry.
-
-    After a problem the walk resynchronises on the entry found, so one deletion or edit is
-    reported once rather than breaking every later entry. Removing the newest entries is not
-    detectable from the chain alone (there is no stored head): the anchors see it.
-    """
-    from .bulk_verify import access_log_with_every_seal
-
-    part = access_log_with_every_seal(sealing.trusted_keys(), None)
-    yield from part.problems.get("access_log", [])
 
 
 # --- reading the log -----------------------------------------------------------------------------

@@ -239,16 +239,6 @@ def verify_dossier(dossier: Dossier) -> ChainProblem | None:
     return verify_chain(ChainHead.of(dossier), dossier.events.order_by("seq"), history)
 
 
-def verify_all() -> Iterator[ChainProblem]:
-    """Walk every chain, every signature verified, streaming dossiers, events and history rows
-    side by side in id order (constant memory); yields the first problem of each broken
-    dossier. (verify_audit does this in bulk_verify's parallel pass.)"""
-    from .bulk_verify import Policy, dossier_task
-
-    part = dossier_task(None, None, sealing.trusted_keys(), Policy(all_seals=True), None, False)
-    yield from part.problems.get("chains", [])
-
-
 # --- the daily digest of chain heads -------------------------------------------------------------
 
 

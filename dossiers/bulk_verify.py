@@ -539,3 +539,43 @@ def access_log_with_every_seal(keys, windows) -> Part:
     """The whole access log again, every signature verified (after a problem was found)."""
     last_seq = AccessLogEntry.objects.order_by("-seq").values_list("seq", flat=True).first()
     return access_task(None, None, last_seq, keys, Policy(all_seals=True), windows)
+
+
+# --- the one-process walks with every signature verified (tests, bench/run.py) -------------
+# They live here, not beside what they check (audit, access, integrity), which this module imports.
+
+
+def verify_all() -> Iterator[ChainProblem]:
+    """Walk every chain, every signature verified, streaming dossiers, events and history rows
+    side by side in id order (constant memory); yields the first problem of each broken
+    dossier. (verify_audit does this in bulk_verify's parallel pass.)"""
+    part = dossier_task(None, None, sealing.trusted_keys(), Policy(all_seals=True), None, False)
+    yield from part.problems.get("chains", [])
+
+
+def verify_access_log() -> Iterator[AccessLogProblem]:
+    """Walk the whole chain in seq order (one streamed query), every signature verified;
+    yields every broken entry.
+
+    After a problem the walk resynchronises on the entry found, so one deletion or edit is
+    reported once rather than breaking every later entry. Removing the newest entries is not
+    detectable from the chain alone (there is no stored head): the anchors see it.
+    """
+    part = access_log_with_every_seal(sealing.trusted_keys(), None)
+    yield from part.problems.get("access_log", [])
+
+
+def verify_history_model(history_model, keys=None) -> Iterator[str]:
+    """One history table, every signature verified: each object's rows chain (seq, previous
+    hash), each row's content matches its hash and seal, and the object's current row equals
+    its newest history row. (verify_audit does this in bulk_verify's parallel pass.)"""
+    keys = keys if keys is not None else sealing.trusted_keys()
+    source = HistorySpec(history_model).source
+    part = history_task(source, None, None, keys, Policy(all_seals=True), None)
+    yield from part.problems.get(source, [])
+
+
+def verify_history(keys=None) -> Iterator[str]:
+    keys = keys if keys is not None else sealing.trusted_keys()
+    for history_model in sealing.sealed_history_models():
+        yield from verify_history_model(history_model, keys)

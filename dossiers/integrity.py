@@ -14,27 +14,7 @@ from collections.abc import Iterator
 
 from django.core.files.storage import default_storage
 
-from . import sealing
-
 BATCH = 2000
-
-
-def verify_history_model(history_model, keys=None) -> Iterator[str]:
-    """One history table, every signature verified: each object's rows chain (seq, previous
-    hash), each row's content matches its hash and seal, and the object's current row equals
-    its newest history row. (verify_audit does this in bulk_verify's parallel pass.)"""
-    from .bulk_verify import HistorySpec, Policy, history_task
-
-    keys = keys if keys is not None else sealing.trusted_keys()
-    source = HistorySpec(history_model).source
-    part = history_task(source, None, None, keys, Policy(all_seals=True), None)
-    yield from part.problems.get(source, [])
-
-
-def verify_history(keys=None) -> Iterator[str]:
-    keys = keys if keys is not None else sealing.trusted_keys()
-    for history_model in sealing.sealed_history_models():
-        yield from verify_history_model(history_model, keys)
 
 
 def _sealed_slip_hashes() -> dict[tuple[int, str, int], str]:

@@ -22,7 +22,8 @@ from django.utils import timezone
 
 from citizens.models import CitizenProfile
 from dossiers import anchors, integrity, sealing
-from dossiers.audit import event_hash, verify_all, verify_dossier
+from dossiers.audit import event_hash, verify_dossier
+from dossiers.bulk_verify import verify_all, verify_history
 from dossiers.demo.scenarios import MINIMAL_PDF
 from dossiers.models import Attachment, Dossier, DossierEvent, Slip
 from dossiers.services import attachment_add, dossier_add_note
@@ -46,7 +47,7 @@ def anchor_file(settings, tmp_path):
 
 def problems(files=False):
     found = [str(p) for p in verify_all()]
-    found += list(integrity.verify_history())
+    found += list(verify_history())
     found += list(integrity.verify_stored_hashes())
     found += list(anchors.verify_anchors())
     if files:
@@ -141,7 +142,7 @@ def test_a_forged_history_row_is_caught(make_dossier):
         list(values.values()),
         table=HISTORICAL_DOSSIER,
     )
-    found = list(integrity.verify_history())
+    found = list(verify_history())
     assert any("content does not match its hash" in p for p in found), found
 
 
@@ -154,7 +155,7 @@ def test_an_edited_attachment_history_row_is_caught(make_dossier):
         [row.history_id],
         table=HISTORICAL_ATTACHMENT,
     )
-    found = list(integrity.verify_history())
+    found = list(verify_history())
     assert any("edited" in p for p in found), found
 
 
@@ -180,20 +181,20 @@ def test_an_edited_profile_history_is_caught(citizen):
         [row.history_id],
         table=HISTORICAL_PROFILE,
     )
-    found = list(integrity.verify_history())
+    found = list(verify_history())
     assert any("hồ sơ công dân" in p or "profile" in p for p in found), found
 
 
 def test_the_current_row_is_bound_to_the_trail(make_dossier):
     """Finding: UPDATE dossiers_dossier SET status='resolved', outcome='granted'."""
     dossier = make_dossier(Status.PROCESSING)
-    assert list(integrity.verify_history()) == []
+    assert list(verify_history()) == []
     tamper(
         "UPDATE dossiers_dossier SET status = 'resolved', outcome = 'granted' WHERE id = %s",
         [dossier.pk],
         table="dossiers_dossier",
     )
-    (problem,) = integrity.verify_history()
+    (problem,) = verify_history()
     assert f"#{dossier.pk}" in problem and "outcome, status" in problem
 
 
@@ -210,7 +211,7 @@ def test_each_bound_field_is_checked(make_dossier, column, specialist2):
         [values[column], dossier.pk],
         table="dossiers_dossier",
     )
-    (problem,) = integrity.verify_history()
+    (problem,) = verify_history()
     assert column in problem
 
 
@@ -223,7 +224,7 @@ def test_a_changed_attachment_hash_and_a_swapped_file_are_caught(make_dossier):
         ["0" * 64, attachment.pk],
         table="dossiers_attachment",
     )
-    (problem,) = integrity.verify_history()
+    (problem,) = verify_history()
     assert "sha256" in problem
     tamper(
         "UPDATE dossiers_attachment SET sha256 = %s WHERE id = %s",
@@ -272,7 +273,7 @@ def test_switching_triggers_off_does_not_hide_tampering(make_dossier):
         finally:
             cursor.execute("SET session_replication_role = origin")
     assert "edited" in verify_dossier(dossier).reason
-    assert any("status" in p for p in integrity.verify_history())
+    assert any("status" in p for p in verify_history())
 
 
 # --- anchors -------------------------------------------------------------------------------------
@@ -343,7 +344,7 @@ def test_rotation_keeps_old_records_verifiable(settings, tmp_path, make_dossier)
         (keyring / "old.pem").write_bytes(old_public)
         settings.ONESTOP_AUDIT_PUBLIC_KEYS_DIR = str(keyring)
         sealing.reset_key_cache()
-        assert list(verify_all()) == [] and list(integrity.verify_history()) == []
+        assert list(verify_all()) == [] and list(verify_history()) == []
         assert len(set(DossierEvent.objects.values_list("key_id", flat=True))) == 2
         assert sealing.public_keys_pem().count("BEGIN PUBLIC KEY") == 2
     finally:
@@ -419,7 +420,7 @@ def test_migrating_an_existing_database_seals_what_it_holds(make_dossier):
 
     migration.forwards(apps, Editor)
     assert verify_dossier(dossier) is None
-    assert list(integrity.verify_history()) == []
+    assert list(verify_history()) == []
 
 
 def test_attachment_added_later_keeps_the_trail_whole(make_dossier, citizen):
@@ -431,7 +432,7 @@ def test_attachment_added_later_keeps_the_trail_whole(make_dossier, citizen):
         upload=ContentFile(MINIMAL_PDF, name="giay.pdf"),
         document=document,
     )
-    assert list(integrity.verify_history()) == []
+    assert list(verify_history()) == []
 
 
 def test_the_anchor_reaches_the_file_when_its_transaction_commits(
@@ -497,9 +498,9 @@ def test_pausing_and_resuming_a_subscription_keeps_its_row_bound(admin_user):
         created_at=timezone.now(),
     )
     webhooks.pause(subscription, "bảo trì")
-    assert list(integrity.verify_history()) == []
+    assert list(verify_history()) == []
     webhooks.resume(subscription)
-    assert list(integrity.verify_history()) == []
+    assert list(verify_history()) == []
     states = WebhookSubscription.history.filter(id=subscription.pk).values_list("state", flat=True)
     assert set(states) == {"active", "paused"}
 

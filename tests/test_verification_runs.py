@@ -140,7 +140,8 @@ def test_the_page_never_recomputes_and_its_queries_do_not_grow(
     for _i in range(11):
         request_run(supervisor)
         run_jobs()
-    for name in ("heads_digest", "verify_all", "verify_digests", "verify_dossier"):
+    monkeypatch.setattr("dossiers.bulk_verify.verify_all", forbidden)
+    for name in ("heads_digest", "verify_digests", "verify_dossier"):
         monkeypatch.setattr(f"dossiers.audit.{name}", forbidden)
     monkeypatch.setattr(verification, "verify_everything", forbidden)
     with django_assert_max_num_queries(len(few.captured_queries)):
