@@ -1294,13 +1294,16 @@ def secondary_indexes(cursor) -> list[tuple[str, str]]:
 
 
 def after_seed(log=log_default) -> None:
-    """Refresh what is derived from the loaded rows. The hook for the stored rollups and
-    counters (none yet): for now, fresh planner statistics."""
+    """Refresh what is derived from the loaded rows: planner statistics, then the indicator
+    rollups (built from the dossiers, as the first sweep would)."""
     from django.db import connection
+
+    from dossiers.indicators import rebuild_rollups
 
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     log("ANALYZE done")
+    log(f"indicator rollups rebuilt: {rebuild_rollups()} rows")
 
 
 def seed(
