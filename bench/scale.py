@@ -339,7 +339,13 @@ def citizen(bench: Bench, who: Cast) -> None:
     print("citizen")
     client = logged_in(who.citizen)
     bench.time_get(client, "/my/dossiers/", name="citizen's dossier list")
-    dossier = Dossier.objects.filter(applicant_user=who.citizen).order_by("-id").first()
+    # A draft's page sends the citizen back to the form: the newest filed dossier.
+    dossier = (
+        Dossier.objects.filter(applicant_user=who.citizen)
+        .exclude(status="draft")
+        .order_by("-id")
+        .first()
+    )
     bench.time_get(client, f"/my/dossiers/{dossier.pk}/", name="citizen's dossier page")
     bench.time_get(client, "/procedures/", name="procedure catalogue (public)")
 
@@ -663,6 +669,7 @@ def run(args) -> None:
         raise SystemExit("--scale runs on the PostgreSQL database filled by bench/seed.py")
     settings.ALLOWED_HOSTS = ["testserver", "127.0.0.1"]
     logging.getLogger("axes").setLevel(logging.WARNING)  # one line per benchmark login
+    logging.getLogger("onestop.request").setLevel(logging.WARNING)  # one line per request
     install_floor_view()
     dossiers, events = Dossier.objects.count(), DossierEvent.objects.count()
     with connection.cursor() as cursor:
