@@ -361,7 +361,11 @@ def api(bench: Bench, who: Cast) -> None:
     headers = {"Authorization": f"Token {key}"}
     client = Client()
     bench.time_get(client, "/api/v1/dossiers/", name="API list", headers=headers)
-    sample = Dossier.objects.filter(receiving_agency=who.agency).order_by("-id").first()
+    sample = (
+        Dossier.objects.filter(receiving_agency=who.agency, code__isnull=False)
+        .order_by("-id")
+        .first()
+    )
     bench.time_get(client, f"/api/v1/dossiers/{sample.code}/", name="API detail", headers=headers)
     name = ((sample.applicant or {}).get("full_name") or "").split()[-1:]
     bench.time_get(
@@ -379,7 +383,12 @@ def supervision(bench: Bench, who: Cast) -> None:
     print("supervision")
     client = logged_in(who.supervisor)
     event = DossierEvent.objects.filter(actor__isnull=False).order_by("-id").first()
-    dossier = Dossier.objects.filter(receiving_agency=who.agency).order_by("-id").first()
+    dossier = (
+        Dossier.objects.filter(receiving_agency=who.agency)
+        .exclude(status="draft")
+        .order_by("-id")
+        .first()
+    )
     today = dt.date.today()
     filters = {
         "": "audit log, no filter",
