@@ -95,6 +95,14 @@ def test_every_main_page_fits_both_widths_and_passes_axe(live_server, browser_pa
     walk.check("/office/?q=nguyen")
     submitted = vinh_bao.filter(status=Status.SUBMITTED).first()
     walk.check(f"/office/dossiers/{submitted.pk}/", shot_desktop="look-04-office-dossier")
+    # Refusing stands apart from receiving: a red button, not the navy one.
+    page = walk.page
+
+    def colour(action):
+        button = page.locator(f"section[aria-labelledby=act-{action}] button[type=submit]")
+        return button.evaluate("b => getComputedStyle(b).backgroundColor")
+
+    assert colour("refuse") == "rgb(164, 22, 26)" and colour("receive") == "rgb(10, 74, 143)"
     processing = vinh_bao.filter(status=Status.PROCESSING).first()
     walk.check(f"/office/dossiers/{processing.pk}/")
     walk.check("/office/intake/")
