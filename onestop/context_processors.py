@@ -1,3 +1,5 @@
+from contextlib import suppress
+
 from django.core.exceptions import ObjectDoesNotExist
 
 from dossiers.permissions import is_official, is_staff_reader, is_supervisor, memberships_of
@@ -35,11 +37,14 @@ def _signed_in(user) -> dict:
             membership.agency_id, {"agency": membership.agency.name, "roles": []}
         )
         post["roles"].append(str(Role(membership.role).label))
-    if posts:
-        name = user.get_full_name()
-    else:
-        try:  # cached on the user when the view already read the profile
-            name = user.citizen_profile.full_name
-        except ObjectDoesNotExist:
-            name = user.get_full_name()
-    return {"name": name or user.get_username(), "posts": list(posts.values())}
+    name, is_citizen = user.get_full_name(), False
+    if not posts:
+        # An administrator has no profile: their name alone. The profile is cached on the user
+        # when the view already read it.
+        with suppress(ObjectDoesNotExist):
+            name, is_citizen = user.citizen_profile.full_name, True
+    return {
+        "name": name or user.get_username(),
+        "posts": list(posts.values()),
+        "is_citizen": is_citizen,
+    }

@@ -79,6 +79,8 @@ def test_every_main_page_fits_both_widths_and_passes_axe(live_server, browser_pa
     walk.check("/procedures/", shot_desktop="look-01-catalogue")
     walk.check("/procedures/1.004873/")
     walk.check(f"/lookup/?code={looked_up.code}&key={looked_up.lookup_key}")
+    walk.check("/accounts/login/")
+    walk.check("/accounts/sign-up/")
     walk.log_in("citizen")
     walk.check("/my/dossiers/")
     followed = mine.filter(status=Status.SUPPLEMENT_REQUESTED).first()
@@ -86,6 +88,7 @@ def test_every_main_page_fits_both_widths_and_passes_axe(live_server, browser_pa
     walk.check(f"/my/dossiers/{mine.filter(status=Status.RETURNED).first().pk}/")
     walk.check("/procedures/1.004222/apply/")
     walk.check("/accounts/profile/")
+    walk.check("/accounts/security/")
 
     # Official (reception of Xã Vĩnh Bảo): queue, a dossier, intake, register and exports.
     walk.log_in("reception")
@@ -119,6 +122,8 @@ def test_every_main_page_fits_both_widths_and_passes_axe(live_server, browser_pa
     walk.check(f"/supervision/dossiers/{returned.pk}/", shot_phone="look-07-trail-phone")
     walk.check("/supervision/integrity/")
     walk.check("/supervision/access/")
+    walk.check("/supervision/integrations/")
+    walk.check("/supervision/exports/")
 
     assert walk.problems == []
 
@@ -174,6 +179,15 @@ def test_the_supervisor_header_names_the_province(client, supervisor, province):
     header = _header(client.get("/supervision/").content.decode())
     assert "Giám sát · " + province.name in header
     assert "header-search" not in header
+
+
+def test_an_administrator_is_named_without_a_role(client, db):
+    from django.contrib.auth import get_user_model
+
+    admin = get_user_model().objects.create_superuser("quantri", "qt@example.vn", "x")
+    client.force_login(admin)
+    header = _header(client.get("/procedures/").content.decode())
+    assert "quantri" in header and "Công dân" not in header and "header-search" not in header
 
 
 def test_nobody_logged_in_sees_log_in_not_a_name(client, citizen):
