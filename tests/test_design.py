@@ -136,6 +136,13 @@ def test_the_office_queue_uses_the_desktop_width(live_server, browser_page, rece
     page.goto(base + "/office/")
     assert page.locator("main").bounding_box()["width"] >= 1100
     assert page.locator("main table").bounding_box()["width"] >= 1100
+    head = page.locator("main table thead th").first
+    assert head.evaluate("th => getComputedStyle(th).position") == "sticky"
+    # On a phone the rows are stacked, one card per dossier.
+    page.set_viewport_size(PHONE)
+    row = page.locator("main table tbody tr").first
+    assert row.evaluate("tr => getComputedStyle(tr).display") == "block"
+    page.set_viewport_size(DESKTOP)
     # A citizen's page keeps a readable measure.
     page.goto(base + "/procedures/")
     assert page.locator("main").bounding_box()["width"] <= 1100
