@@ -341,7 +341,12 @@ def test_the_citizen_chooses_the_delivery_and_the_return_form_starts_there(
     assert "Nhận kết quả" in text_of(page) and 'name="delivery"' in page.content.decode()
     client.post(
         f"/procedures/{procedure.code}/apply/",
-        {"agency": commune.pk, "f_full_name": "Nguyễn Văn An", "delivery": "post", "intent": "save"},
+        {
+            "agency": commune.pk,
+            "f_full_name": "Nguyễn Văn An",
+            "delivery": "post",
+            "intent": "save",
+        },
     )
     draft = Dossier.objects.get(applicant_user=citizen)
     assert draft.requested_delivery == "post"
@@ -398,7 +403,7 @@ def test_destructive_actions_stand_apart_and_the_result_opens_before_approval(
     page = as_user(client, leader).get(f"/office/dossiers/{pending.pk}/")
     html = page.content.decode()
     zone = html[html.index('class="actions danger-zone"') :]
-    assert 'action="/office/dossiers/%d/act/stop/"' % pending.pk in zone
+    assert f'action="/office/dossiers/{pending.pk}/act/stop/"' in zone
     assert "act/approve/" not in zone
     stop_button = re.search(r'act/stop/".*?<button type="submit"([^>]*)>', zone, flags=re.S)
     assert 'class="button-danger"' in stop_button.group(1)
