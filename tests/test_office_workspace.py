@@ -142,6 +142,10 @@ def test_sorting_by_filing_time_pages_in_order_both_ways(
     # The header link turns the order round and starts from the first page.
     assert 'href="?tab=all&amp;order=filed"' in html
     assert 'href="?tab=all&amp;order=due"' in html
+    # On a phone the header row is hidden: the caption offers every order too.
+    caption = html[html.index('id="queue-order"') : html.index("</caption>")]
+    for order in ("filed", "due", "-due"):
+        assert f'href="?tab=all&amp;order={order}"' in caption
 
 
 def test_only_indexed_orders_are_offered(client, reception, db):

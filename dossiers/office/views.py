@@ -114,6 +114,14 @@ def queue(request):
         "tab_query": tab_query,
         "order": order,
         "sort_links": _sort_links(tab, order, query),
+        "order_choices": [
+            {
+                "label": ORDER_LABELS[key],
+                "href": _order_href(tab, key, query),
+                "current": key == order,
+            }
+            for key in queues.allowed_orders(tab)
+        ],
         "next_cursor": next_cursor,
         "procedures": Procedure.objects.filter(active=True).order_by("name").only("code", "name"),
         "statuses": [s for s in Status.choices if s[0] != Status.DRAFT],
@@ -124,6 +132,18 @@ def queue(request):
         "bulk_limit": BULK_LIMIT,
     }
     return render(request, "office/queue.html", context)
+
+
+ORDER_LABELS = {
+    "filed": gettext_lazy("nộp sớm nhất trước"),
+    "-filed": gettext_lazy("nộp mới nhất trước"),
+    "due": gettext_lazy("hạn giải quyết sớm nhất trước"),
+    "-due": gettext_lazy("hạn giải quyết muộn nhất trước"),
+}
+
+
+def _order_href(tab: str, order: str, query: str) -> str:
+    return "?" + urlencode({"tab": tab, "order": order}) + (f"&{query}" if query else "")
 
 
 def _sort_links(tab: str, order: str, query: str) -> dict:
@@ -137,9 +157,8 @@ def _sort_links(tab: str, order: str, query: str) -> dict:
         current = order.lstrip("-") == column
         descending = order.startswith("-")
         target = f"-{column}" if current and not descending else column
-        href = "?" + urlencode({"tab": tab, "order": target}) + (f"&{query}" if query else "")
         links[column] = {
-            "href": href,
+            "href": _order_href(tab, target, query),
             "aria_sort": ("descending" if descending else "ascending") if current else "none",
         }
     return links
