@@ -164,13 +164,47 @@ def test_a_sort_by_filing_time_reads_an_index_not_a_sort(make_dossier, reception
         sql, params = branch.order_by(f"{sign}submitted_at", f"{sign}id").query.sql_with_params()
         with connection.cursor() as cursor:
             if is_postgres():
-                cursor.execute("SET LOCAL enable_seqscan = off")
+                # Tiny tables: make the planner say whether an index CAN give the order.
+                for setting in ("enable_seqscan", "enable_sort", "enable_bitmapscan"):
+                    cursor.execute(f"SET LOCAL {setting} = off")
                 cursor.execute("EXPLAIN " + sql, params)
             else:
                 cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
             plan = " ".join(str(row) for row in cursor.fetchall())
         assert "dossier_recv_filed" in plan, plan
         assert "TEMP B-TREE" not in plan.upper() and "Sort " not in plan, plan
+
+
+@pytest.mark.postgres
+def test_the_filing_order_indexes_and_branch_limits_on_postgresql(make_dossier, reception):
+    if not is_postgres():
+        pytest.skip("PostgreSQL only")
+    from django.test.utils import CaptureQueriesContext
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")
+        names = {row[0] for row in cursor.fetchall()}
+    for name in (
+        "dossier_recv_filed",
+        "dossier_comp_filed",
+        "dossier_recv_open_filed",
+        "dossier_comp_open_filed",
+        "dossier_assignee_open_filed",
+    ):
+        assert name in names, name
+    make_dossier(Status.SUBMITTED)
+    with CaptureQueriesContext(connection) as captured:
+        queues.queue_page(
+            reception,
+            tab="receive",
+            params={},
+            cursor="",
+            now=clock.now(),
+            calendar=WorkCalendar.current(),
+            order="-filed",
+        )
+    (union,) = [q["sql"] for q in captured.captured_queries if "UNION" in q["sql"]]
+    assert union.count("LIMIT 26") >= 3 and "DESC" in union
 
 
 @pytest.mark.parametrize("order", ["filed", "-filed", "-due"])
