@@ -113,7 +113,7 @@ def test_time_left_counts_working_time_within_the_procedures_limit():
     assert span_text(2 * day + 4 * 3600, calendar) == "2 ngày 4 giờ"
     assert span_text(90, calendar) == "1 phút"
     paused = time_left(in_status(Status.SUPPLEMENT_REQUESTED), vn(2026, 11, 4, 9), calendar)
-    assert (paused.state, paused.text) == ("paused", "tạm dừng tính thời hạn")
+    assert (paused.state, paused.text) == ("paused", "tạm dừng tính thời hạn: chờ bổ sung hồ sơ")
     assert time_left(in_status(Status.RETURNED), vn(2026, 11, 4, 9), calendar) is None
 
 

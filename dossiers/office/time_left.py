@@ -11,8 +11,6 @@ from ..models import Dossier, TimeUnit
 from ..workflow import CLOCK_RUNNING_STATUSES, Status
 from ..worktime import WorkCalendar
 
-PAUSED_STATUSES = (Status.SUPPLEMENT_REQUESTED, Status.AWAITING_PAYMENT)
-
 
 @dataclass(frozen=True)
 class TimeLeft:
@@ -49,8 +47,10 @@ def time_left(dossier: Dossier, now, calendar: WorkCalendar) -> TimeLeft | None:
     due = dossier.original_due_at
     if due is None:
         return None
-    if dossier.status in PAUSED_STATUSES:
-        return TimeLeft(_("tạm dừng tính thời hạn"), "paused")
+    if dossier.status == Status.SUPPLEMENT_REQUESTED:
+        return TimeLeft(_("tạm dừng tính thời hạn: chờ bổ sung hồ sơ"), "paused")
+    if dossier.status == Status.AWAITING_PAYMENT:
+        return TimeLeft(_("tạm dừng tính thời hạn: chờ nộp phí, lệ phí"), "paused")
     if dossier.status not in CLOCK_RUNNING_STATUSES:
         return None
     if now > due:
