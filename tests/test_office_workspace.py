@@ -419,9 +419,12 @@ def test_the_draft_service_refuses_an_unknown_delivery(citizen, procedure, commu
 
 
 def test_the_dossier_page_reads_in_vietnamese_without_doubled_words(
-    client, make_dossier, reception
+    client, make_dossier, reception, procedure
 ):
+    procedure.fields.create(key="wedding", label="Ngày dự định kết hôn", type="date", order=5)
+    procedure.fields.create(key="first", label="Kết hôn lần đầu", type="checkbox", order=6)
     late = make_dossier(Status.PROCESSING, times=[vn(2026, 10, 1), vn(2026, 10, 1, 9)])
+    assert late.form_data["wedding"] == "2026-01-15" and late.form_data["first"] is True
     page = as_user(client, reception).get(f"/office/dossiers/{late.pk}/")
     text = text_of(page)
     assert "quá hạn quá hạn" not in text.lower()
@@ -431,6 +434,8 @@ def test_the_dossier_page_reads_in_vietnamese_without_doubled_words(
         assert raw not in page.content.decode(), raw
     assert "Cán bộ một cửa" in text and "Công dân" in text
     assert "01/10/2026" in text and "2026-10-01" not in text
+    assert "Ngày dự định kết hôn 15/01/2026" in text and "2026-01-15" not in text
+    assert "Kết hôn lần đầu Có" in text and "True" not in text
     assert "3 ngày làm việc" in text  # the procedure's limit next to the due date
 
 

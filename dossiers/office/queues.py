@@ -172,29 +172,21 @@ def queue_page(
     )
 
 
-# The work tabs a dossier can be found in, most specific first ("all" and the due ranges are
-# views across these).
-_WORK_TABS = ("receive", "mine", "supplement", "payment", "approve", "return")
+# The work tab of each status that has one ("all" and the due ranges are views across them).
+_TAB_OF_STATUS = {
+    Status.SUBMITTED: "receive",
+    Status.PROCESSING: "mine",  # for its assignee only
+    Status.SUPPLEMENT_REQUESTED: "supplement",
+    Status.AWAITING_PAYMENT: "payment",
+    Status.PENDING_APPROVAL: "approve",
+    Status.RESOLVED: "return",
+}
 
 
 def tab_of(dossier: Dossier, user) -> Tab | None:
-    """The work tab `dossier` sits in for `user` (None: finished, or processed by another)."""
-    by_key = {t.key: t for t in tabs()}
-    status = dossier.status
-    for key in _WORK_TABS:
-        if key == "mine":
-            matches = status == Status.PROCESSING and dossier.assignee_id == user.pk
-        else:
-            matches = (
-                status
-                == {
-                    "receive": Status.SUBMITTED,
-                    "supplement": Status.SUPPLEMENT_REQUESTED,
-                    "payment": Status.AWAITING_PAYMENT,
-                    "approve": Status.PENDING_APPROVAL,
-                    "return": Status.RESOLVED,
-                }[key]
-            )
-        if matches:
-            return by_key[key]
-    return None
+    """The work tab `dossier` sits in for `user` (None: finished, or processed by another);
+    the same rule as `tab_condition`, for rows already read."""
+    key = _TAB_OF_STATUS.get(dossier.status)
+    if key == "mine" and dossier.assignee_id != user.pk:
+        return None
+    return {t.key: t for t in tabs()}.get(key) if key else None
