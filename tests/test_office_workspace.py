@@ -403,6 +403,18 @@ def test_the_citizen_chooses_the_delivery_and_the_return_form_starts_there(
     assert form["delivery"].value() == Dossier.Delivery.ELECTRONIC
 
 
+def test_the_chosen_delivery_is_audited_without_resealing_history(make_dossier, citizen):
+    from dossiers import sealing
+    from dossiers.workflow import EventType
+
+    submitted = make_dossier(Status.SUBMITTED)
+    event = submitted.events.get(event_type=EventType.SUBMITTED)
+    assert event.data["requested_delivery"] == Dossier.Delivery.ELECTRONIC
+    # A new sealed history column would change the hash of every row sealed before it.
+    sealed = {f.attname for f in sealing.sealed_fields(Dossier.history.model)}
+    assert "requested_delivery" not in sealed and "result_delivery" in sealed
+
+
 def test_the_draft_service_refuses_an_unknown_delivery(citizen, procedure, commune):
     from dossiers.errors import ValidationFailed
 

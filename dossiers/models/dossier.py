@@ -169,6 +169,7 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         _("hình thức trả kết quả"), max_length=16, choices=Delivery.choices, blank=True
     )
     # How the applicant asked to receive the result when filing; the return form starts there.
+    # Kept out of the sealed history (see `history`): the submit or intake event records it.
     requested_delivery = models.CharField(
         _("hình thức nhận kết quả đã đăng ký"),
         max_length=16,
@@ -229,6 +230,9 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
             "search_text",
             "client_token",
             "due_sort",
+            # Added after rows were sealed: a new sealed column would change every earlier
+            # row's hash. The choice is in the audited submit/intake event's data instead.
+            "requested_delivery",
         ],
     )
     objects = DossierQuerySet.as_manager()
