@@ -93,8 +93,16 @@ def main():
         "supervisor": client_for("supervisor"),
     }
     office = [
-        *(f"/office/?tab={t}" for t in ("receive", "mine", "supplement", "approve", "return")),
+        *(
+            f"/office/?tab={t}"
+            for t in ("receive", "mine", "supplement", "payment", "approve", "return")
+        ),
         *(f"/office/?tab={t}" for t in ("due_soon", "overdue", "all")),
+        # The other orders (office/queues.ORDERS), each read from its own indexes.
+        "/office/?tab=all&order=-filed",
+        "/office/?tab=all&order=filed",
+        "/office/?tab=approve&order=-due",
+        "/office/?tab=mine&order=-filed",
         "/office/?tab=all&q=Nguy%E1%BB%85n+V%C4%83n+An",
         "/office/?tab=all&q=tran+thi+linh",
         "/office/?tab=all&q=hung",

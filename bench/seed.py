@@ -590,6 +590,8 @@ class Builder:
             "closed_at": None,
             "outcome": "",
             "result_delivery": "",
+            # As the apply and intake forms offer by default: online back online, else counter.
+            "requested_delivery": "electronic" if channel == ONLINE else "counter",
             "supplement_return_status": "",
             "requested_documents": [],
             "supplement_requests": 0,
@@ -622,7 +624,7 @@ class Builder:
                 people["citizen"],
                 submitted,
                 "",
-                {"code": code},
+                {"code": code, "requested_delivery": state["requested_delivery"]},
             )
             version += 1
             if target == "submitted":
@@ -674,7 +676,11 @@ class Builder:
                 original_due_at=due,
                 due_at=due,
             )
-            data = {"code": code, "papers_seen": procedure["papers"][channel]}
+            data = {
+                "code": code,
+                "papers_seen": procedure["papers"][channel],
+                "requested_delivery": state["requested_delivery"],
+            }
             chain.step(
                 state,
                 "dossier.intake",

@@ -91,6 +91,15 @@ class ApplicationForm(forms.Form):
         empty_label=None,
     )
 
+    delivery = forms.ChoiceField(
+        label=_("Nhận kết quả"),
+        choices=Dossier.Delivery.choices,
+        initial=Dossier.Delivery.ELECTRONIC,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text=_("Cách bạn muốn nhận kết quả giải quyết; cán bộ trả kết quả theo lựa chọn này."),
+    )
+
     def __init__(self, *args, procedure, definitions, lock_agency=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.procedure = procedure
@@ -117,6 +126,10 @@ class ApplicationForm(forms.Form):
 
     def answer_fields(self):
         return [self[f"f_{d.key}"] for d in self.definitions]
+
+    def delivery_choice(self) -> str | None:
+        """The delivery chosen (None: not given, keep what the draft has)."""
+        return self.cleaned_data.get("delivery") or None
 
 
 class WithdrawForm(forms.Form):

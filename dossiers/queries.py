@@ -192,8 +192,11 @@ def _after(queryset, position, key: str, descending=False):
 MAX_BRANCHES = 8
 
 
-def keyset_page_of_union(queryset, branches: list[Q], cursor: str, *, key: str, size=None):
-    """`keyset_page` of the rows of `queryset` matching any of `branches` (ascending).
+def keyset_page_of_union(
+    queryset, branches: list[Q], cursor: str, *, key: str, size=None, descending=False
+):
+    """`keyset_page` of the rows of `queryset` matching any of `branches`, in (`key`, id) order,
+    ascending or descending on both.
 
     An OR of conditions on two columns (a dossier's receiving or competent agency) cannot be
     read in order from one index: the database would fetch every matching row and sort them.
@@ -208,15 +211,22 @@ def keyset_page_of_union(queryset, branches: list[Q], cursor: str, *, key: str, 
         or len(branches) > MAX_BRANCHES
         or not (features.supports_slicing_ordering_in_compound)
     ):
-        return keyset_page(queryset.filter(reduce(or_, branches)), cursor, key=key, size=size)
+        return keyset_page(
+            queryset.filter(reduce(or_, branches)),
+            cursor,
+            key=key,
+            size=size,
+            descending=descending,
+        )
     position = decode_cursor(cursor, key)
+    order = (f"-{key}", "-id") if descending else (key, "id")
     arms = [
-        _after(queryset.filter(branch), position, key)
-        .order_by(key, "id")
+        _after(queryset.filter(branch), position, key, descending)
+        .order_by(*order)
         .values_list(key, "id")[: size + 1]
         for branch in branches
     ]
-    keys = list(arms[0].union(*arms[1:]).order_by(key, "id")[: size + 1])
+    keys = list(arms[0].union(*arms[1:]).order_by(*order)[: size + 1])
     by_id = {row.pk: row for row in queryset.filter(pk__in=[pk for _v, pk in keys[:size]])}
     # A row changed between the two reads so that it left the list is left out of the page.
     rows = [by_id[pk] for _v, pk in keys[:size] if pk in by_id]

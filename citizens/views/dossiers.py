@@ -182,6 +182,7 @@ def apply(request, code):
             receiving_agency=agency,
             form_data=form.answers(),
             client_token=request.POST.get("client_token", ""),
+            requested_delivery=form.delivery_choice() or "",
         )
     except ValidationFailed as error:
         _put_errors(form, error)
@@ -205,6 +206,8 @@ def dossier_edit(request, pk):
     if request.method == "GET":
         initial = {f"f_{k}": v for k, v in dossier.form_data.items()}
         initial["agency"] = dossier.receiving_agency_id
+        if dossier.requested_delivery:
+            initial["delivery"] = dossier.requested_delivery
         form = ApplicationForm(
             initial=initial, procedure=procedure, definitions=definitions, lock_agency=True
         )
@@ -236,7 +239,10 @@ def _save_draft(request, dossier: Dossier, form: ApplicationForm):
     upload_errors: dict[int, list[str]] = {}
     try:
         dossier = services.dossier_update_draft(
-            actor=actor, dossier=dossier, form_data=form.answers()
+            actor=actor,
+            dossier=dossier,
+            form_data=form.answers(),
+            requested_delivery=form.delivery_choice(),
         )
     except DomainError as error:
         return answer_domain_error(request, error, back=_detail_url(dossier))

@@ -99,7 +99,12 @@ def new_draft(
     applicant = profile.snapshot() if profile else {}
     answers = {f.key: sample_answer(f, applicant) for f in procedure.fields.all()}
     dossier = services.dossier_create_draft(
-        actor=cast.actor("citizen"), procedure=procedure, receiving_agency=agency, form_data=answers
+        actor=cast.actor("citizen"),
+        procedure=procedure,
+        receiving_agency=agency,
+        form_data=answers,
+        # The apply form's default: the result back online.
+        requested_delivery=Dossier.Delivery.ELECTRONIC,
     )
     if with_documents:
         for document in procedure.documents.all():

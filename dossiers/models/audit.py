@@ -112,6 +112,8 @@ class AccessLogEntry(AppendOnly):
         PROCESSING = "processing", _("Xử lý hồ sơ")
         SUPERVISION = "supervision", _("Giám sát hồ sơ")
         API = "api", _("Đọc qua API")
+        # Reception filling the counter form from a known applicant's earlier dossier.
+        INTAKE_LOOKUP = "intake_lookup", _("Tra cứu người nộp khi tiếp nhận")
 
     class What(models.TextChoices):
         PERSONAL_DATA = "personal_data", _("Dữ liệu cá nhân")

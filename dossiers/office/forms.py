@@ -110,6 +110,20 @@ class ReturnForm(ActionForm):
     delivery = forms.ChoiceField(label=_("Hình thức trả kết quả"), choices=Dossier.Delivery.choices)
     note = _text(_("Ghi chú"), required=False, rows=2)
 
+    def __init__(self, *args, dossier, **kwargs):
+        kwargs.setdefault("initial", {}).setdefault("delivery", default_delivery(dossier))
+        super().__init__(*args, dossier=dossier, **kwargs)
+
+
+def default_delivery(dossier: Dossier) -> str:
+    """What the applicant chose when filing; for dossiers filed before the choice existed, an
+    online dossier's result goes back online and a paper one's at the counter."""
+    if dossier.requested_delivery:
+        return dossier.requested_delivery
+    if dossier.channel == Channel.ONLINE:
+        return Dossier.Delivery.ELECTRONIC
+    return Dossier.Delivery.COUNTER
+
 
 class RescheduleForm(ActionForm):
     new_due_at = forms.DateTimeField(
@@ -167,9 +181,14 @@ class ApplicantForm(forms.Form):
         coerce=int,
         choices=[(Channel.COUNTER, Channel.COUNTER.label), (Channel.POSTAL, Channel.POSTAL.label)],
     )
+    # Not required: a post without it leaves the choice open (the return form then offers the
+    # counter for a paper dossier).
+    delivery = forms.ChoiceField(
+        label=_("Hình thức nhận kết quả"), choices=Dossier.Delivery.choices, required=False
+    )
 
     def applicant(self) -> dict:
-        data = {k: v for k, v in self.cleaned_data.items() if k != "channel"}
+        data = {k: v for k, v in self.cleaned_data.items() if k not in ("channel", "delivery")}
         if isinstance(data.get("date_of_birth"), dt.date):
             data["date_of_birth"] = data["date_of_birth"].isoformat()
         return {k: v or "" for k, v in data.items()}

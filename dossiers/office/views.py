@@ -3,6 +3,7 @@ intake, slips and the register. Thin views: reads from queues, writes through se
 
 from __future__ import annotations
 
+import contextlib
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -20,7 +21,16 @@ from onestop.web import answer_domain_error, export_list, export_response, forbi
 
 from .. import access, clock, filecheck, notify, services, slips
 from ..errors import DomainError, ValidationFailed
-from ..models import Agency, Attachment, Dossier, Procedure, ProcedureDocument, SavedFilter
+from ..formatting import vn_date
+from ..models import (
+    Agency,
+    Attachment,
+    Dossier,
+    Procedure,
+    ProcedureDocument,
+    ProcedureField,
+    SavedFilter,
+)
 from ..permissions import (
     agency_ids_with_role,
     authorize_role,
@@ -28,11 +38,14 @@ from ..permissions import (
     is_official,
     official_agency_ids,
 )
+from ..queries import apply_filters
 from ..services import Actor
+from ..validators import APPLICANT_FIELDS, is_id_number
 from ..workflow import OFFICIAL_ROLES, Action, Role, Status
 from ..worktime import WorkCalendar
 from . import queues
 from .forms import ACTION_FORMS, ApplicantForm, RegisterForm
+from .time_left import time_left
 
 BULK_LIMIT = 50
 FILTER_KEYS = ("q", "procedure", "status", "channel", "assignee", "received_from", "received_to")
@@ -62,11 +75,14 @@ def _dossier_url(dossier) -> str:
 
 @official_required
 def queue(request):
+    """The work queues. `q` (also sent by the header's search box) searches every tab."""
     now, calendar = clock.now(), WorkCalendar.current()
-    tab = request.GET.get("tab", "receive")
+    tab = request.GET.get("tab", "")
     if tab not in {t.key for t in queues.tabs()}:
-        tab = "receive"
+        tab = queues.landing_tab(request.user)
     params = {k: request.GET.get(k, "") for k in FILTER_KEYS}
+    order = queues.order_for(tab, request.GET.get("order", ""))
+    searching = queues.is_search(params)
     rows, next_cursor = queues.queue_page(
         request.user,
         tab=tab,
@@ -74,24 +90,38 @@ def queue(request):
         cursor=request.GET.get("after", ""),
         now=now,
         calendar=calendar,
+        order=order,
     )
     counts = queues.tab_counts(request.user, now, calendar)
     query = urlencode({k: v for k, v in params.items() if v})
+    # Choosing a tab leaves a search (a search looks through every tab); other filters stay.
+    tab_query = urlencode({k: v for k, v in params.items() if v and k != "q"})
     agencies = Agency.objects.filter(pk__in=official_agency_ids(request.user))
     context = {
         "tab": tab,
         "tabs": [(t, counts.get(t.key)) for t in queues.tabs()],
+        "searching": searching,
         "rows": [
             {
                 "dossier": d,
-                "overdue": d.is_overdue(now),
-                "due_soon": d.is_due_soon(now, calendar),
-                "left": _time_left(d, now, calendar),
+                "left": time_left(d, now, calendar),
+                "in_tab": queues.tab_of(d, request.user) if searching else None,
             }
             for d in rows
         ],
         "params": params,
         "query": query,
+        "tab_query": tab_query,
+        "order": order,
+        "sort_links": _sort_links(tab, order, query),
+        "order_choices": [
+            {
+                "label": ORDER_LABELS[key],
+                "href": _order_href(tab, key, query),
+                "current": key == order,
+            }
+            for key in queues.allowed_orders(tab)
+        ],
         "next_cursor": next_cursor,
         "procedures": Procedure.objects.filter(active=True).order_by("name").only("code", "name"),
         "statuses": [s for s in Status.choices if s[0] != Status.DRAFT],
@@ -104,6 +134,36 @@ def queue(request):
     return render(request, "office/queue.html", context)
 
 
+ORDER_LABELS = {
+    "filed": gettext_lazy("nộp sớm nhất trước"),
+    "-filed": gettext_lazy("nộp mới nhất trước"),
+    "due": gettext_lazy("hạn giải quyết sớm nhất trước"),
+    "-due": gettext_lazy("hạn giải quyết muộn nhất trước"),
+}
+
+
+def _order_href(tab: str, order: str, query: str) -> str:
+    return "?" + urlencode({"tab": tab, "order": order}) + (f"&{query}" if query else "")
+
+
+def _sort_links(tab: str, order: str, query: str) -> dict:
+    """Per sortable column: the link that sorts by it (ascending first, then the other way) and
+    the column's aria-sort state. Links start again at the first page."""
+    allowed = queues.allowed_orders(tab)
+    links = {}
+    for column in ("filed", "due"):
+        if column not in allowed:
+            continue
+        current = order.lstrip("-") == column
+        descending = order.startswith("-")
+        target = f"-{column}" if current and not descending else column
+        links[column] = {
+            "href": _order_href(tab, target, query),
+            "aria_sort": ("descending" if descending else "ascending") if current else "none",
+        }
+    return links
+
+
 def _specialists(agencies):
     from django.contrib.auth import get_user_model
 
@@ -113,22 +173,6 @@ def _specialists(agencies):
         .distinct()
         .order_by("first_name", "username")
     )
-
-
-def _time_left(dossier, now, calendar) -> str:
-    if dossier.original_due_at is None or dossier.status not in (
-        Status.RECEIVED,
-        Status.PROCESSING,
-        Status.PENDING_APPROVAL,
-    ):
-        return ""
-    if now > dossier.original_due_at:
-        return _("quá hạn")
-    hours = calendar.working_seconds_between(now, dossier.original_due_at) / 3600
-    days, rest = divmod(hours, calendar.seconds_per_day / 3600)
-    if days >= 1:
-        return _("còn %(d)d ngày %(h)d giờ làm việc") % {"d": days, "h": rest}
-    return _("còn %(h).1f giờ làm việc") % {"h": hours}
 
 
 @official_required
@@ -225,6 +269,10 @@ def dossier_page(request, pk):
     return _render_dossier(request, dossier)
 
 
+# Actions that end a dossier or turn it away: shown apart from the others, styled as such.
+DESTRUCTIVE_ACTIONS = (Action.REFUSE, Action.STOP, Action.WITHDRAW)
+
+
 def _render_dossier(request, dossier, failed_action=None, failed_form=None, status=200):
     now, calendar = clock.now(), WorkCalendar.current()
     actions = _available_actions(request.user, dossier)
@@ -234,26 +282,51 @@ def _render_dossier(request, dossier, failed_action=None, failed_form=None, stat
             forms[action] = failed_form
         else:
             forms[action] = ACTION_FORMS[action](dossier=dossier)
-    labels = {f.key: f.label for f in dossier.procedure.fields.all()}
-    answers = [(labels.get(k, k), v) for k, v in dossier.form_data.items()]
-    events = dossier.events.select_related("agency").order_by("-seq")
+    events = list(dossier.events.select_related("agency").order_by("-seq"))
+    for event in events:  # read as words, not as codes
+        event.from_label = _label(Status, event.from_status)
+        event.to_label = _label(Status, event.to_status)
+        event.role_label = _label(Role, event.role)
+    attachments = list(dossier.attachments.select_related("document", "uploaded_by"))
     context = {
         "dossier": dossier,
-        "answers": answers,
-        "attachments": dossier.attachments.select_related("document", "uploaded_by"),
+        "answers": _answers(dossier),
+        "attachments": attachments,
+        # The result the leader approves: opened in the browser before approving.
+        "results": [a for a in attachments if a.purpose == Attachment.Purpose.RESULT and a.file],
         "requested": ProcedureDocument.objects.filter(pk__in=dossier.requested_documents),
         "events": events,
         "forms": [(Action(a), forms[a]) for a in actions],
+        "main_forms": [(Action(a), forms[a]) for a in actions if a not in DESTRUCTIVE_ACTIONS],
+        "danger_forms": [(Action(a), forms[a]) for a in actions if a in DESTRUCTIVE_ACTIONS],
         "slip_kinds": [
             (k, slips.Slip.Kind(k).label) for k in slips.available_kinds(dossier, staff=True)
         ],
-        "overdue": dossier.is_overdue(now),
-        "due_soon": dossier.is_due_soon(now, calendar),
-        "left": _time_left(dossier, now, calendar),
+        "left": time_left(dossier, now, calendar),
         "pauses": dossier.pauses.all(),
         "undelivered": notify.undelivered(dossier),
     }
     return render(request, "office/dossier.html", context, status=status)
+
+
+def _label(choices, value: str) -> str:
+    return str(choices(value).label) if value in choices.values else value
+
+
+def _answers(dossier) -> list[tuple[str, str]]:
+    """The form's answers as the applicant would write them: dates dd/mm/yyyy, yes or no."""
+    definitions = {f.key: f for f in dossier.procedure.fields.all()}
+    answers = []
+    for key, value in dossier.form_data.items():
+        definition = definitions.get(key)
+        kind = definition.type if definition else ""
+        if kind == ProcedureField.Type.DATE and value:
+            with contextlib.suppress(ValueError):  # else the answer as typed
+                value = vn_date(value)
+        elif kind == ProcedureField.Type.CHECKBOX or isinstance(value, bool):
+            value = _("Có") if value else _("Không")
+        answers.append((definition.label if definition else key, value))
+    return answers
 
 
 @official_required
@@ -364,21 +437,41 @@ def intake_choose(request):
 @official_required
 @require_http_methods(["GET", "POST"])
 def intake(request, code):
+    """The counter form. The applicant is typed once: the procedure's questions that ask for the
+    applicant's own data (name, ID number...) take it from the applicant block. "Look up" fills
+    that block from the latest dossier of the same ID number the agency holds."""
     procedure = get_object_or_404(Procedure, code=code, active=True)
     agencies = _reception_agencies(request.user)
     if not agencies:
         return forbidden(request, RECEPTION_ONLY)
     definitions = list(procedure.fields.all())
+    from_applicant = {
+        d.key: d.profile_source for d in definitions if d.profile_source in APPLICANT_FIELDS
+    }
+    asked = [d for d in definitions if d.key not in from_applicant]
     documents = list(procedure.documents.all())
-    applicant_form = ApplicantForm(request.POST or None, initial={"channel": 1})
-    answers_form = _answers_form(request.POST or None, definitions)
+    looking_up = request.method == "POST" and "lookup" in request.POST
+    data = None if request.method == "GET" or looking_up else request.POST
+    initial = {"channel": 1, "delivery": Dossier.Delivery.COUNTER}
+    answers_initial = {}
+    if looking_up:
+        initial.update(_posted(request.POST, ApplicantForm.base_fields))
+        answers_initial = _posted(request.POST, {f"f_{d.key}" for d in asked})
+        found = _earlier_applicant(request, request.POST.get("id_number", ""))
+        initial.update(found or {})
+    applicant_form = ApplicantForm(data, initial=initial)
+    answers_form = _answers_form(data, asked, initial=answers_initial)
     context = {
         "procedure": procedure,
         "applicant_form": applicant_form,
         "answers_form": answers_form,
         "documents": documents,
         "agency": agencies.first(),
+        "from_applicant": [d.label for d in definitions if d.key in from_applicant],
     }
+    if looking_up:
+        context["lookup_found"] = found is not None
+        return render(request, "office/intake.html", context)
     if request.method == "GET":
         return render(request, "office/intake.html", context)
     seen = [d.pk for d in documents if request.POST.get(f"seen_{d.pk}")]
@@ -399,17 +492,20 @@ def intake(request, code):
         messages.error(request, _("Một số tệp không được chấp nhận; vui lòng xem bên dưới."))
         return render(request, "office/intake.html", context, status=400)
     actor = Actor.from_request(request)
+    applicant = applicant_form.applicant()
     answers = {k.removeprefix("f_"): _plain(v) for k, v in answers_form.cleaned_data.items()}
+    answers.update({key: applicant[source] for key, source in from_applicant.items()})
     try:
         with transaction.atomic():
             dossier = services.dossier_intake(
                 actor=actor,
                 procedure=procedure,
                 agency=agencies.first(),
-                applicant=applicant_form.applicant(),
+                applicant=applicant,
                 form_data=answers,
                 papers_seen=seen,
                 channel=applicant_form.cleaned_data["channel"],
+                requested_delivery=applicant_form.cleaned_data["delivery"],
             )
             for document in documents:
                 if document.pk in checked:
@@ -419,9 +515,13 @@ def intake(request, code):
     except ValidationFailed as error:
         for field, problems in error.fields.items():
             target = f"f_{field}" if f"f_{field}" in answers_form.fields else None
+            if target is None and field in from_applicant:
+                target = from_applicant[field]  # a question answered by the applicant block
             for problem in problems:
-                if target:
+                if target and target in answers_form.fields:
                     answers_form.add_error(target, problem)
+                elif target and target in applicant_form.fields:
+                    applicant_form.add_error(target, problem)
                 elif field in applicant_form.fields:
                     applicant_form.add_error(field, problem)
                 else:
@@ -438,10 +538,46 @@ def intake(request, code):
     return redirect(_dossier_url(dossier))
 
 
-def _answers_form(data, definitions):
+def _posted(post, names) -> dict:
+    """The values typed so far, to show again (unchecked) around a look-up."""
+    return {name: post.get(name) for name in names if post.get(name)}
+
+
+def _earlier_applicant(request, id_number: str) -> dict | None:
+    """The applicant block of the latest dossier with this ID number among the dossiers the
+    official's agencies hold (None: none, or not an ID number). Reading it shows a person's
+    data, so it goes to the access log like any other read of a dossier."""
+    id_number = id_number.strip()
+    if not is_id_number(id_number):
+        messages.error(request, _("Nhập đủ 12 chữ số của số định danh cá nhân để tra cứu."))
+        return None
+    earlier = (
+        apply_filters(queues.office_dossiers(request.user), {"q": id_number})
+        .order_by("-submitted_at", "-id")
+        .first()
+    )
+    if earlier is None:
+        messages.info(
+            request,
+            _("Chưa có hồ sơ nào của số định danh %(id)s tại cơ quan; vui lòng nhập thông tin.")
+            % {"id": id_number},
+        )
+        return None
+    access.record_staff_read(
+        actor=Actor.from_request(request), dossier=earlier, purpose=access.Purpose.INTAKE_LOOKUP
+    )
+    messages.success(
+        request,
+        _("Đã điền thông tin người nộp theo hồ sơ %(code)s; vui lòng đối chiếu với giấy tờ.")
+        % {"code": earlier.code},
+    )
+    return {k: v for k, v in earlier.applicant.items() if k in APPLICANT_FIELDS and v}
+
+
+def _answers_form(data, definitions, initial=None):
     from django import forms
 
-    form = forms.Form(data)
+    form = forms.Form(data, initial=initial)
     for definition in definitions:
         field = procedure_form_field(definition)
         field.onestop_required = definition.required

@@ -35,6 +35,7 @@ def dossier_create_draft(
     form_data: dict | None = None,
     channel: int = Channel.ONLINE,
     client_token: str = "",
+    requested_delivery: str = "",
 ) -> Dossier:
     """A citizen starts an application (a draft only they can see).
 
@@ -57,6 +58,7 @@ def dossier_create_draft(
     if receiving_agency.level != Agency.Level.COMMUNE and procedure.competent_level == "commune":
         raise ValidationFailed(fields={"agency": [_("Vui lòng chọn nơi tiếp nhận cấp xã.")]})
     cleaned = validate_form_data(procedure, form_data or {}, partial=True)
+    requested_delivery = _clean_delivery(requested_delivery)
     now = clock.now()
     with transaction.atomic():
         dossier = Dossier(
@@ -68,6 +70,7 @@ def dossier_create_draft(
             channel=channel,
             created_at=now,
             client_token=client_token,
+            requested_delivery=requested_delivery,
         )
         dossier._history_user = actor.user
         try:
@@ -90,9 +93,15 @@ def dossier_create_draft(
 
 
 def dossier_update_draft(
-    *, actor: Actor, dossier: Dossier, form_data: dict, expected_version: int | None = None
+    *,
+    actor: Actor,
+    dossier: Dossier,
+    form_data: dict,
+    expected_version: int | None = None,
+    requested_delivery: str | None = None,
 ) -> Dossier:
-    """Save answers of a draft (partial answers are fine until submission)."""
+    """Save answers of a draft (partial answers are fine until submission) and, when given,
+    how the applicant wants the result delivered."""
     authorize_role(actor.user, dossier, FileAction.EDIT_DRAFT)
     cleaned = validate_form_data(dossier.procedure, form_data, partial=True)
     with transaction.atomic():
@@ -101,10 +110,21 @@ def dossier_update_draft(
             raise ChangedMeanwhile()
         authorize(actor.user, locked, FileAction.EDIT_DRAFT)
         locked.form_data = cleaned
+        if requested_delivery is not None:
+            locked.requested_delivery = _clean_delivery(requested_delivery)
         locked.version += 1
         locked._history_user = actor.user
-        locked.save(update_fields=["form_data", "version"])
+        locked.save(update_fields=["form_data", "requested_delivery", "version"])
     return locked
+
+
+def _clean_delivery(value: str) -> str:
+    """A delivery the applicant may ask for ('' : not chosen)."""
+    if value and value not in Dossier.Delivery.values:
+        raise ValidationFailed(
+            fields={"requested_delivery": [_("Hình thức nhận kết quả không hợp lệ.")]}
+        )
+    return value or ""
 
 
 def _competent_agency(procedure: Procedure, receiving: Agency) -> Agency:
@@ -146,7 +166,7 @@ def dossier_submit(
         d.applicant = profile_snapshot(ctx.actor.user)
         d.code = next_dossier_code(d.receiving_agency, ctx.now)
         d.submitted_at = ctx.now
-        return {"code": d.code}
+        return {"code": d.code, "requested_delivery": d.requested_delivery}
 
     return perform(
         actor=actor,
@@ -167,6 +187,7 @@ def dossier_intake(
     papers_seen: Iterable[int] = (),
     channel: int = Channel.COUNTER,
     note: str = "",
+    requested_delivery: str = "",
 ) -> Dossier:
     """Reception records a walk-in dossier, received at once (no citizen account needed).
 
@@ -178,6 +199,7 @@ def dossier_intake(
         raise ValidationFailed(fields={"channel": [_("Kênh nộp không hợp lệ cho thủ tục này.")]})
     snapshot = clean_applicant(applicant)
     cleaned = validate_form_data(procedure, form_data)
+    requested_delivery = _clean_delivery(requested_delivery)
     documents = {d.pk: d for d in procedure.documents.all()}
     seen = set(papers_seen)
     unknown = seen - set(documents)
@@ -200,6 +222,7 @@ def dossier_intake(
             form_data=cleaned,
             channel=channel,
             created_at=now,
+            requested_delivery=requested_delivery,
         )
         ctx = Context(actor=actor, role=authority.role, agency=agency, now=now)
         dossier.intake()
@@ -229,6 +252,7 @@ def dossier_intake(
             data={
                 "code": dossier.code,
                 "papers_seen": sorted(seen),
+                "requested_delivery": requested_delivery,
                 **due_data(dossier),
                 "history": history_reference(dossier),
             },
