@@ -22,11 +22,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_the_new_appointment_slip_prints_the_date_the_page_shows(
     live_server, browser_page, screenshot, make_dossier, cast, tmp_path
 ):
-    # Received on Monday 23 November 2026 (due Thursday 26 at 17:00); a paper asked for on the
+    # Received on Monday 9 November 2026 (due Thursday 12 at 17:00); a paper asked for on the
     # Tuesday; the citizen answers now, which restarts the time limit.
-    monday = [vn(2026, 11, 23, 8), vn(2026, 11, 23, 8, 30), vn(2026, 11, 23, 9)]
-    dossier = make_dossier(Status.PROCESSING, times=[*monday, vn(2026, 11, 23, 9, 30)])
-    with clock.frozen(vn(2026, 11, 24, 10)):
+    monday = [vn(2026, 11, 9, 8), vn(2026, 11, 9, 8, 30), vn(2026, 11, 9, 9)]
+    dossier = make_dossier(Status.PROCESSING, times=[*monday, vn(2026, 11, 9, 9, 30)])
+    with clock.frozen(vn(2026, 11, 10, 10)):
         scenarios.step(dossier, "request_supplement", cast)
     run_jobs()
     page, base = browser_page, live_server.url
@@ -52,7 +52,7 @@ def test_the_new_appointment_slip_prints_the_date_the_page_shows(
     page.reload()
     shown = appointment.inner_text().strip()
     assert re.fullmatch(r"\d\d:\d\d \d\d/\d\d/\d{4}", shown), shown
-    assert shown != "17:00 26/11/2026"
+    assert shown != "17:00 12/11/2026"
     screenshot(page, "citizen-11-new-appointment")
 
     links = page.get_by_role("link", name=str(Slip.Kind.RECEIPT.label) + " (PDF)")
@@ -69,4 +69,4 @@ def test_the_new_appointment_slip_prints_the_date_the_page_shows(
     text = " ".join(
         " ".join(p.extract_text() for p in PdfReader(io.BytesIO(oldest.body())).pages).split()
     )
-    assert "Thời gian trả kết quả: 17:00 26/11/2026" in text
+    assert "Thời gian trả kết quả: 17:00 12/11/2026" in text
