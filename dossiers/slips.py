@@ -249,9 +249,20 @@ def _previous_version(dossier: Dossier, kind: str, event: DossierEvent) -> Dossi
     return dossier.events.filter(_sources(kind), seq__lt=event.seq).order_by("-seq").first()
 
 
+def _receiving_officer(dossier: Dossier, event: DossierEvent) -> str:
+    """Who received the dossier (a later version of the appointment slip is still theirs)."""
+    if event.event_type in appointment.FIRST:
+        return event.actor_name
+    first = dossier.events.filter(event_type__in=appointment.FIRST).order_by("seq").first()
+    return first.actor_name if first else ""
+
+
 def _context(dossier: Dossier, kind: str, event: DossierEvent, base: str) -> dict:
     application = (
-        Attachment.objects.filter(dossier=dossier, purpose=Attachment.Purpose.APPLICATION)
+        Attachment.objects.filter(
+            dossier=dossier,
+            purpose__in=(Attachment.Purpose.APPLICATION, Attachment.Purpose.SUPPLEMENT),
+        )
         .select_related("document")
         .order_by("document__order", "id")
     )
@@ -284,7 +295,9 @@ def _context(dossier: Dossier, kind: str, event: DossierEvent, base: str) -> dic
         "replaces": _previous_version(dossier, kind, event),
         "qr": qr_svg(public_status_url(dossier, base)),
         "lookup_url": f"{base}/lookup/",
-        "officer": event.actor_name,
+        "officer": _receiving_officer(dossier, event)
+        if kind == Slip.Kind.RECEIPT
+        else event.actor_name,
         "late": _late(event.data.get("late_working_seconds"), WorkCalendar.current())
         if kind == Slip.Kind.APOLOGY
         else "",

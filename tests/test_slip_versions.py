@@ -118,6 +118,7 @@ def test_a_supplement_issues_paused_then_new_appointment_slips_and_the_page_agre
     newest = download(client, f"/my/dossiers/{dossier.pk}/slips/receipt.pdf")
     assert printed_appointment(newest) == shown
     assert "thay thế giấy hẹn lập lúc 10:00 03/03/2026" in newest
+    assert "NGƯỜI TIẾP NHẬN HỒ SƠ" in newest and newest.count("Reception") == 1
 
     # Every version stays listed, newest first; the older ones are marked superseded and still
     # print what they said.
