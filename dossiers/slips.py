@@ -257,7 +257,8 @@ def _receiving_officer(dossier: Dossier, event: DossierEvent) -> str:
     return first.actor_name if first else ""
 
 
-def _context(dossier: Dossier, kind: str, event: DossierEvent, base: str) -> dict:
+def _context(dossier: Dossier, kind: str, event: DossierEvent, base: str | None = None) -> dict:
+    base = base or links.public_base_url()
     application = (
         Attachment.objects.filter(
             dossier=dossier,
@@ -315,7 +316,7 @@ def render_content(
         event = _source_event(dossier, kind)
     # The national forms are Vietnamese, whatever language the person who acted reads.
     with translation.override(settings.LANGUAGE_CODE):
-        context = _context(dossier, kind, event, base or links.public_base_url())
+        context = _context(dossier, kind, event, base)
         return render_pdf(TEMPLATES[kind], context)
 
 
