@@ -95,7 +95,7 @@ def public_status_url(dossier: Dossier, base: str | None = None) -> str:
     return f"{base or links.public_base_url()}/lookup/?{query}"
 
 
-def documents(kind: str, event_type: str, from_status: str, to_status: str) -> bool:
+def is_source(kind: str, event_type: str, from_status: str, to_status: str) -> bool:
     """Whether an event (type and statuses) is one a slip of `kind` documents."""
     if event_type not in SOURCE_EVENTS.get(kind, ()):
         return False
@@ -105,7 +105,7 @@ def documents(kind: str, event_type: str, from_status: str, to_status: str) -> b
 
 
 def _sources(kind: str) -> Q:
-    """`documents()` as a query condition on the dossier's events."""
+    """`is_source()` as a query condition on the dossier's events."""
     condition = Q(event_type__in=SOURCE_EVENTS.get(kind, ()))
     if kind == Slip.Kind.RECEIPT:
         condition &= Q(event_type__in=appointment.FIRST) | (
@@ -119,7 +119,7 @@ def kinds_for_event(event: DossierEvent) -> list[str]:
     return [
         kind
         for kind in PUBLIC_KINDS
-        if documents(kind, event.event_type, event.from_status, event.to_status)
+        if is_source(kind, event.event_type, event.from_status, event.to_status)
     ]
 
 
@@ -127,7 +127,7 @@ def available_kinds(dossier: Dossier, *, staff: bool = False) -> list[str]:
     """The slips this dossier has events for: the applicant's, plus the office's for staff."""
     events = set(dossier.events.values_list("event_type", "from_status", "to_status"))
     kinds = SOURCE_EVENTS if staff else PUBLIC_KINDS
-    return [kind for kind in kinds if any(documents(kind, *e) for e in events)]
+    return [kind for kind in kinds if any(is_source(kind, *e) for e in events)]
 
 
 def listing(dossier: Dossier, *, staff: bool = False) -> list[dict]:
@@ -143,7 +143,7 @@ def listing(dossier: Dossier, *, staff: bool = False) -> list[dict]:
             condition |= _sources(kind)
         for event in dossier.events.filter(condition).order_by("-seq"):
             for kind in versioned:
-                if documents(kind, event.event_type, event.from_status, event.to_status):
+                if is_source(kind, event.event_type, event.from_status, event.to_status):
                     by_kind[kind].append(event)
     rows = []
     for kind in kinds:
