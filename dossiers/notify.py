@@ -44,6 +44,8 @@ NOTIFIED = {
     EventType.ASSIGNED,
     EventType.APPROVED,
     EventType.PAYMENT_REQUESTED,
+    # The clock runs again: the new appointment (and its new slip).
+    EventType.PAYMENT_RECORDED,
     EventType.RETURNED,
     EventType.WITHDRAWN,
     EventType.STOPPED,

@@ -179,6 +179,8 @@ def test_payment_and_reschedule_issue_new_appointment_slips(
     ]
     assert printed[0] == vn_datetime(new_due) == page_appointment(response.content.decode())
     assert printed[1] == vn_datetime(dossier.original_due_at)  # pushed by the day it waited
+    told = OutgoingEmail.objects.get(event__event_type=EventType.PAYMENT_RECORDED).body
+    assert f"Ngày hẹn trả kết quả: {printed[1]}" in told
     assert printed[2] == "Tạm dừng (chờ thực hiện nghĩa vụ tài chính)"
     assert printed[3] == "17:00 25/03/2026"  # 17 working days from Monday 2 March
 
