@@ -24,9 +24,10 @@ run: install system-deps
 	  trap "kill $$worker 2>/dev/null; wait $$worker 2>/dev/null" EXIT; \
 	  DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)'
 
-# As in production (DEBUG=0): refuses without SECRET_KEY, ALLOWED_HOSTS and the audit signing
-# key (from the environment or the env file ONESTOP_ENV_FILE, default .env), migrates, collects
-# the static files, then gunicorn (gunicorn.conf.py) and WORKERS workers; Ctrl-C stops them all.
+# As in production (DEBUG=0): refuses without SECRET_KEY, ALLOWED_HOSTS, ONESTOP_PUBLIC_URL and
+# the audit signing key (from the environment or the env file ONESTOP_ENV_FILE, default .env),
+# migrates, collects the static files, then gunicorn (gunicorn.conf.py) and WORKERS workers;
+# Ctrl-C stops them all.
 # docs/deployment.md.
 # HOST, PORT, WORKERS given to make (`make serve PORT=9000 WORKERS=2`) are passed on; otherwise
 # the environment's or the env file's apply (defaults 127.0.0.1, 8000, 1).

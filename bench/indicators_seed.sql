@@ -54,8 +54,8 @@ SELECT status, count(*) FROM dossiers_dossier GROUP BY 1 ORDER BY 2 DESC;
 
 -- Variant: 100 communes (97 more, dossiers spread over them by id).
 /*
-INSERT INTO dossiers_agency (code, name, level, parent_id, address, phone, email, one_stop_unit, administrative_code, code_is_fictitious)
-SELECT lpad(g::text, 3, '0') || '.00.99.H27', 'UBND xã thử ' || g, 'commune', 1, '', '', '', '', '', true
+INSERT INTO dossiers_agency (code, name, level, parent_id, address, phone, email, one_stop_unit, administrative_code, code_is_fictitious, place_name, office_hours, bank_account_number, bank_name, bank_beneficiary)
+SELECT lpad(g::text, 3, '0') || '.00.99.H27', 'UBND xã thử ' || g, 'commune', 1, '', '', '', '', '', true, '', '', '', '', ''
 FROM generate_series(4, 100) g;
 UPDATE dossiers_dossier d SET receiving_agency_id = a.id, competent_agency_id = a.id
 FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM dossiers_agency WHERE parent_id = 1) a

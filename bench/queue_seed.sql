@@ -6,9 +6,9 @@
 \timing on
 SET synchronous_commit = off;
 -- 100 small communes under the province
-INSERT INTO dossiers_agency (code, name, one_stop_unit, level, parent_id, address, phone, email, administrative_code, code_is_fictitious)
+INSERT INTO dossiers_agency (code, name, one_stop_unit, level, parent_id, address, phone, email, administrative_code, code_is_fictitious, place_name, office_hours, bank_account_number, bank_name, bank_beneficiary)
 SELECT format('000.%s.%s.H27', lpad((10 + g / 100)::text, 2, '0'), lpad((g % 100)::text, 2, '0')),
-       'Xã thử ' || g, '', 'commune', 1, '', '', '', '', true
+       'Xã thử ' || g, '', 'commune', 1, '', '', '', '', true, '', '', '', '', ''
 FROM generate_series(0, 99) g;
 
 

@@ -95,6 +95,8 @@ def main():
         "DEBUG": "0",
         "SECRET_KEY": "bench-only-secret-key-0123456789abcdef0123456789abcdef",
         "ALLOWED_HOSTS": "testserver",
+        # Required with DEBUG off (onestop.E002, checked by the workers' run_worker).
+        "ONESTOP_PUBLIC_URL": "http://testserver",
         "SECURE_SSL_REDIRECT": "0",
         "ONESTOP_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
         "DJANGO_SETTINGS_MODULE": "onestop.settings",

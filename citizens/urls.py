@@ -21,6 +21,11 @@ urlpatterns = [
         name="attachment",
     ),
     path("my/dossiers/<int:pk>/slips/<str:kind>.pdf", dossiers.slip_download, name="slip"),
+    path(
+        "my/dossiers/<int:pk>/slips/<str:kind>/<int:seq>.pdf",
+        dossiers.slip_download,
+        name="slip_version",
+    ),
     path("lookup/", lookup.lookup, name="lookup"),
     path("accounts/sign-up/", accounts.sign_up, name="sign_up"),
     path("accounts/profile/", accounts.profile, name="profile"),

@@ -113,3 +113,29 @@ def check_signing_key(app_configs=None, **kwargs):
             )
         ]
     return []
+
+
+@checks.register(checks.Tags.security)
+def check_public_url(app_configs=None, **kwargs):
+    """onestop.E002: with DEBUG off, links on slips (their QR codes) and in e-mails need the
+    site's public address; in development they take the request's (dossiers/links.py)."""
+    from django.conf import settings
+
+    from .links import problem
+
+    if settings.DEBUG:
+        return []
+    found = problem(settings.ONESTOP_PUBLIC_URL)
+    if found is None:
+        return []
+    return [
+        checks.Error(
+            f"ONESTOP_PUBLIC_URL is required when DEBUG is off, and {found}: "
+            f"{settings.ONESTOP_PUBLIC_URL!r}.",
+            hint=(
+                "Set it to the address citizens open, e.g. https://motcua.example.gov.vn "
+                "(docs/deployment.md)."
+            ),
+            id="onestop.E002",
+        )
+    ]

@@ -38,7 +38,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_tasks import task
 
-from . import clock, exports
+from . import clock, exports, links
 from .errors import NotFound
 from .formatting import vn_datetime
 from .models import ExportJob, export_path
@@ -141,6 +141,8 @@ def request_export(
         "agency_ids": sorted(set(params["agency_ids"]) & allowed),
         # The labels in the file (statuses) in the language of the page that asked for it.
         "language": translation.get_language() or settings.LANGUAGE_CODE,
+        # The address the notice's link points at, as the request knew it (dossiers/links.py).
+        "public_url": links.public_base_url(),
     }
     with transaction.atomic():
         job = ExportJob.objects.create(
@@ -297,7 +299,8 @@ def _as_attempt(job: ExportJob, attempt: int) -> ExportJob:
 def _notice(job: ExportJob) -> tuple[str, str]:
     with translation.override(settings.LANGUAGE_CODE):
         subject = _("Tệp xuất dữ liệu đã sẵn sàng: %(name)s") % {"name": job.filename}
-        url = settings.ONESTOP_PUBLIC_URL.rstrip("/") + EXPORT_PAGES[job.audience]
+        base = job.parameters.get("public_url") or links.public_base_url()
+        url = base + EXPORT_PAGES[job.audience]
         body = "\n".join(
             [
                 _("Tệp %(name)s (%(rows)s dòng) đã được tạo lúc %(at)s.")

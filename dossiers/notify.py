@@ -21,7 +21,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_tasks import task
 
-from . import clock
+from . import appointment, clock, links, payment
 from .formatting import vn_datetime
 from .models import Dossier, DossierEvent, OutgoingEmail
 from .workflow import EventType, Status
@@ -44,6 +44,8 @@ NOTIFIED = {
     EventType.ASSIGNED,
     EventType.APPROVED,
     EventType.PAYMENT_REQUESTED,
+    # The clock runs again: the new appointment (and its new slip).
+    EventType.PAYMENT_RECORDED,
     EventType.RETURNED,
     EventType.WITHDRAWN,
     EventType.STOPPED,
@@ -79,14 +81,25 @@ def compose(dossier: Dossier, event: DossierEvent) -> tuple[str, str]:
                 _("Cơ quan xin lỗi vì chậm trả kết quả. Lý do: %(reason)s")
                 % {"reason": event.note},
             ]
-        if dossier.due_at and dossier.status not in (Status.REFUSED, Status.WITHDRAWN):
+        when = appointment.current(dossier, with_since=False)
+        if when.paused:
+            lines += [
+                _(
+                    "Ngày hẹn trả kết quả: %(paused)s. Ngày hẹn mới được báo khi thời hạn "
+                    "giải quyết được tính tiếp."
+                )
+                % {"paused": when.paused_text}
+            ]
+        elif dossier.due_at and dossier.status not in (Status.REFUSED, Status.WITHDRAWN):
             lines += [_("Ngày hẹn trả kết quả: %(due)s") % {"due": vn_datetime(dossier.due_at)}]
+        if event.event_type == EventType.PAYMENT_REQUESTED:
+            lines += ["", *payment.instructions_text(dossier, event)]
         lines += [
             "",
             _("Tra cứu hồ sơ: %(url)s/lookup/?code=%(code)s (mã tra cứu in trên giấy tiếp nhận).")
-            % {"url": settings.ONESTOP_PUBLIC_URL.rstrip("/"), "code": dossier.code},
+            % {"url": links.public_base_url(), "code": dossier.code},
             "",
-            dossier.receiving_agency.one_stop_unit or dossier.receiving_agency.name,
+            dossier.reception_name,
         ]
     return subject, "\n".join(lines)
 

@@ -39,8 +39,7 @@ def record(dossier, event) -> None:
         email = notify.queue(dossier, event)
         if email is not None:
             notify.send_email.enqueue(email.pk)
-        if event.event_type in slips.EAGER:
-            slips.render_slip.enqueue(dossier.pk, event.event_type)
+        slips.issue_slips(dossier, event)
     entry = feed.append(dossier, event)
     if entry is not None:
         webhooks.notify_subscribers(entry)

@@ -5,6 +5,9 @@ ChosenLanguageMiddleware: Vietnamese unless the user chose otherwise with the la
 speaks Vietnamese first, whatever language the phone is set to.
 
 RequestSizeMiddleware: a body over the size limits answers 413.
+
+PublicBaseMiddleware: in development (DEBUG), links printed on slips and written in e-mails
+during a request point at the address the request came to (dossiers/links.py).
 """
 
 from django.conf import settings
@@ -13,6 +16,8 @@ from django.http import HttpResponse
 from django.middleware.locale import LocaleMiddleware
 from django.shortcuts import render
 from django.utils import translation
+
+from dossiers import links
 
 
 class ChosenLanguageMiddleware(LocaleMiddleware):
@@ -64,3 +69,17 @@ class RequestSizeMiddleware:
         if isinstance(exception, RequestDataTooBig):
             return too_large(request)
         return None
+
+
+class PublicBaseMiddleware:
+    """DEBUG only: the request's scheme and host (already checked against ALLOWED_HOSTS) become
+    the base of the links made while it is answered. Production takes ONESTOP_PUBLIC_URL."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not settings.DEBUG:
+            return self.get_response(request)
+        with links.request_base(f"{request.scheme}://{request.get_host()}"):
+            return self.get_response(request)

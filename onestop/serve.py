@@ -20,6 +20,7 @@ import subprocess  # nosec B404: starts our own programs, never a shell
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 TRUE = {"1", "true", "yes", "on"}
@@ -77,6 +78,12 @@ def problems(env: dict[str, str]) -> list[str]:
         found.append("SECRET_KEY: a long random string, e.g. from `openssl rand -base64 48`.")
     if not env.get("ALLOWED_HOSTS"):
         found.append("ALLOWED_HOSTS: the site's host names, comma-separated.")
+    public_url = urlsplit(env.get("ONESTOP_PUBLIC_URL", ""))
+    if public_url.scheme not in ("http", "https") or not public_url.netloc:
+        found.append(
+            "ONESTOP_PUBLIC_URL: the address citizens open, e.g. https://motcua.example.gov.vn "
+            "(links and QR codes on slips and in e-mails)."
+        )
     key, key_file = env.get("ONESTOP_AUDIT_SIGNING_KEY"), env.get("ONESTOP_AUDIT_SIGNING_KEY_FILE")
     if not key and not key_file:
         found.append(

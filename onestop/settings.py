@@ -74,6 +74,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "onestop.middleware.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # DEBUG only: links on slips and in e-mails point at the address the request came to.
+    "onestop.middleware.PublicBaseMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # request.user.is_verified(): has this session passed the second factor (django-otp)?
@@ -348,8 +350,13 @@ ONESTOP_OFFICE_HOURS = [
 ]
 # Dossiers received after this time count from the next working morning.
 ONESTOP_INTAKE_CUTOFF = os.environ.get("ONESTOP_INTAKE_CUTOFF", "15:00")
-# Public base URL for links printed on slips (QR codes) and sent in e-mails.
-ONESTOP_PUBLIC_URL = os.environ.get("ONESTOP_PUBLIC_URL", "http://127.0.0.1:8000")
+# Public base URL for links printed on slips (QR codes) and sent in e-mails: required when DEBUG
+# is off (system check onestop.E002); in development links take the request's address, and this
+# default serves what has no request (commands, the worker's own jobs).
+ONESTOP_PUBLIC_URL = os.environ.get("ONESTOP_PUBLIC_URL", "http://127.0.0.1:8000" if DEBUG else "")
+# Working days a citizen is given to pay what a dossier waiting for payment owes (shown on the
+# dossier with the agency's counter and bank details).
+ONESTOP_PAYMENT_WORKING_DAYS = int(os.environ.get("ONESTOP_PAYMENT_WORKING_DAYS", "5"))
 
 # Background jobs: Django's Tasks API (the django-tasks backport) with the database backend, so a
 # job is a row written in the action's own transaction. Run workers with `manage.py run_worker`.

@@ -61,7 +61,7 @@ def test_citizen_files_a_dossier_and_gets_the_receipt(
     assert dossier.status == Status.SUBMITTED
     assert page.get_by_text(f"Mã hồ sơ của bạn: {dossier.code}").is_visible()
 
-    receipt_link = page.get_by_role("link", name="Giấy tiếp nhận hồ sơ (PDF)")
+    receipt_link = page.get_by_role("link", name="Giấy xác nhận đã nhận hồ sơ (PDF)")
     response = page.request.get(base + receipt_link.get_attribute("href"))
     assert response.ok and response.headers["content-type"] == "application/pdf"
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(response.body())).pages)

@@ -111,6 +111,7 @@ def test_a_large_register_is_built_by_the_worker(client, settings, three, recept
         "agency_ids": [three[0].receiving_agency_id],
         **MARCH,
         "language": "vi",
+        "public_url": "http://127.0.0.1:8000",
     }
 
     page = client.get("/office/exports/")

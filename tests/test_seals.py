@@ -541,3 +541,33 @@ def test_a_key_made_meanwhile_by_another_process_is_used(tmp_path, monkeypatch):
         assert _pem(key) == _pem(made_by_the_other[0])
     finally:
         sealing._signing_key.cache_clear()
+
+
+def test_a_column_added_after_rows_were_sealed_leaves_their_seals_valid(commune, monkeypatch):
+    """Rows sealed before a migration added a column never had it: while it is empty it is left
+    out of the hash (sealing.ADDED_LATER); once filled it is sealed like any other column."""
+    from dossiers.models import Agency
+
+    agency = commune
+    model = Agency.history.model
+    row = model.objects.filter(id=agency.pk).order_by("-history_id").first()
+    assert row.place_name == ""
+
+    def hash_of(values):
+        return sealing.history_values_hash(model, lambda name: values.get(name, getattr(row, name)))
+
+    assert hash_of({}) == row.seal_hash
+    # The same row as the table was before the columns existed.
+    later = sealing.ADDED_LATER[model._meta.label_lower]
+    before = [f for f in sealing.sealed_fields(model) if f.attname not in later]
+    monkeypatch.setitem(sealing._SEALED_FIELDS, model, before)
+    assert hash_of({}) == row.seal_hash
+    monkeypatch.undo()
+    assert hash_of({"place_name": "Vĩnh Bảo"}) != row.seal_hash
+    # And a filled value is part of what the seal covers: editing it is caught.
+    agency.place_name = "Vĩnh Bảo"
+    agency.save()
+    assert list(verify_history()) == []
+    table = model._meta.db_table
+    tamper(f"UPDATE {table} SET place_name = 'Tiên Lãng' WHERE id = %s", [agency.pk], table=table)
+    assert any("edited" in problem for problem in verify_history())

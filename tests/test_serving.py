@@ -350,6 +350,7 @@ def test_make_serve_refuses_naming_what_is_missing(tmp_path):
     assert "nothing started" in result.stderr
     assert "DEBUG is on" in result.stderr
     assert "ALLOWED_HOSTS" in result.stderr
+    assert "ONESTOP_PUBLIC_URL" in result.stderr
     assert "ONESTOP_AUDIT_SIGNING_KEY_FILE" in result.stderr
     assert "SECRET_KEY:" not in result.stderr  # the file gave it
     assert not (tmp_path / "db.sqlite3").exists()
@@ -400,6 +401,7 @@ def test_make_serve_runs_gunicorn_and_a_worker_in_production(tmp_path):
         tmp_path,
         ONESTOP_ENV_FILE=str(env_file),
         ALLOWED_HOSTS="127.0.0.1",
+        ONESTOP_PUBLIC_URL=f"http://127.0.0.1:{port}",
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         STATIC_ROOT=str(tmp_path / "static"),
         MEDIA_ROOT=str(tmp_path / "media"),

@@ -13,6 +13,7 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "motcua.example.gov.vn",
     "DATABASE_URL": "postgres://onestop:secret@db.internal:5432/onestop",
     "ONESTOP_AUDIT_ANCHOR_FILE": "/var/log/onestop/audit-anchors.jsonl",
+    "ONESTOP_PUBLIC_URL": "https://motcua.example.gov.vn",
 }
 
 
@@ -44,6 +45,17 @@ def test_production_refuses_to_start_without_a_secret_key():
     result = manage("check", env=env)
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_production_refuses_to_start_without_its_public_address():
+    """Links on slips and in e-mails need it (onestop.E002): every command that checks the
+    system (check, migrate, run_worker) stops."""
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "ONESTOP_PUBLIC_URL"}
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert "onestop.E002" in result.stderr and "ONESTOP_PUBLIC_URL" in result.stderr
+    result = manage("check", env={**env, "ONESTOP_PUBLIC_URL": "motcua.example.gov.vn"})
+    assert result.returncode != 0 and "onestop.E002" in result.stderr
 
 
 def test_vietnam_defaults(settings):

@@ -15,9 +15,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from dossiers import clock, filecheck, services, slips
+from dossiers import appointment, clock, filecheck, payment, services, slips
 from dossiers.errors import ChangedMeanwhile, DomainError, ValidationFailed
-from dossiers.models import Attachment, Channel, Dossier, Procedure, ProcedureDocument, Slip
+from dossiers.models import Attachment, Channel, Dossier, Procedure, ProcedureDocument
 from dossiers.permissions import available_actions, result_visible_to_applicant, visible_dossiers
 from dossiers.services import Actor
 from dossiers.timeline import citizen_timeline
@@ -59,6 +59,7 @@ def dossier_list(request):
             "dossier": d,
             "overdue": d.is_overdue(now),
             "due_soon": d.is_due_soon(now, calendar),
+            "appointment": appointment.current(d, with_since=False),
         }
         for d in page
     ]
@@ -85,7 +86,9 @@ def dossier_detail(request, pk):
         "timeline": citizen_timeline(dossier),
         "attachments": [a for a in attachments if a.purpose != Attachment.Purpose.RESULT],
         "results": [a for a in attachments if a.purpose == Attachment.Purpose.RESULT],
-        "slip_kinds": [(kind, Slip.Kind(kind).label) for kind in slips.available_kinds(dossier)],
+        "slips": slips.listing(dossier),
+        "appointment": appointment.current(dossier),
+        "payment": payment.due(dossier),
         "overdue": dossier.is_overdue(now),
         "due_soon": dossier.is_due_soon(now, WorkCalendar.current()),
         "can_withdraw": Action.WITHDRAW in may,
@@ -419,14 +422,15 @@ def attachment_download(request, pk, attachment_id):
 
 
 @login_required
-def slip_download(request, pk, kind):
+def slip_download(request, pk, kind, seq=None):
+    """A slip: the newest of its kind, or the version documenting event `seq`."""
     dossier = _mine(request, pk)
     if kind not in slips.available_kinds(dossier):
         raise Http404()
-    slip = slips.slip_for(dossier, kind)
+    slip = slips.slip_for(dossier, kind, seq)
     return FileResponse(
         slip.file.open("rb"),
         as_attachment=False,
-        filename=f"{kind}-{dossier.code}.pdf",
+        filename=f"{kind}-{dossier.code}{f'-{seq}' if seq else ''}.pdf",
         content_type="application/pdf",
     )

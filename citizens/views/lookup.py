@@ -4,6 +4,7 @@ from django.core.cache import cache
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from dossiers import appointment
 from dossiers.lookup import find_by_lookup
 from onestop.net import client_ip
 
@@ -38,4 +39,5 @@ def lookup(request):
             status = 404
         else:
             context["dossier"] = dossier
+            context["appointment"] = appointment.current(dossier, with_since=False)
     return render(request, "citizens/lookup.html", context, status=status)

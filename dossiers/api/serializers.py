@@ -66,6 +66,7 @@ class ProcedureSerializer(serializers.ModelSerializer):
             "time_limit_unit",
             "supplement_policy",
             "fee_vnd",
+            "fee_online_vnd",
             "fee_note",
             "channels",
             "result_description",

@@ -28,6 +28,18 @@ CHANNEL_NAMES = {"direct": Channel.COUNTER, "online": Channel.ONLINE, "postal": 
 FEE_DUE_LATER = {"1.013978"}
 PAUSE_ON_SUPPLEMENT = {"1.013978", "1.013225"}
 
+# The online fee level where it differs from the counter's (read in each procedure's fee_note
+# and fee_items): the national residence fees (TT 75/2022/TT-BTC) have their own online levels;
+# Hải Phòng charges nothing online from 08/8/2026 for the fees its council sets (NQ 23/2026),
+# which excludes the national copy fee of 2.000635.
+FREE_ONLINE_IN_HAI_PHONG = ("1.004873", "1.004859", "1.001022", "1.004884", "1.013225", "1.013978")
+ONLINE_FEES = {"1.004222": 10000, "1.004194": 7000} | dict.fromkeys(FREE_ONLINE_IN_HAI_PHONG, 0)
+
+# Where the demo agencies take payments. The counters' hours are the default office hours
+# (ONESTOP_OFFICE_HOURS); the bank accounts are FICTITIOUS, like the agency codes.
+OFFICE_HOURS = "Thứ Hai đến Thứ Sáu: sáng 7:00–11:30, chiều 13:30–17:00"
+DEMO_BANK = "Ngân hàng mẫu – chi nhánh Hải Phòng (tài khoản giả định, dữ liệu mẫu)"
+
 _APPLICANT_FIELDS = [
     dict(key="applicant_name", label="Họ và tên người yêu cầu", profile_source="full_name"),
     dict(
@@ -118,6 +130,14 @@ def _lower_first(name: str) -> str:
     return name[:1].lower() + name[1:]
 
 
+def _place(commune: dict) -> str:
+    """'Xã Vĩnh Bảo' -> 'Vĩnh Bảo': the place name of the slips' place-and-date line."""
+    name, unit = commune["name"], commune.get("division_type", "")
+    if unit and name.lower().startswith(unit.lower() + " "):
+        return name[len(unit) + 1 :]
+    return name
+
+
 def load() -> dict:
     with DATA_FILE.open(encoding="utf-8") as handle:
         return json.load(handle)
@@ -158,11 +178,15 @@ def load_agencies(data: dict | None = None) -> tuple[Agency, list[Agency]]:
             level=Agency.Level.PROVINCE,
             administrative_code=province_data["code"],
             address="Số 18 Hoàng Diệu, phường Hồng Bàng, thành phố Hải Phòng",
+            place_name=province_data["short_name"],
+            office_hours=OFFICE_HOURS,
             code_is_fictitious=True,
         ),
     )
     communes = []
-    for code, commune in zip(COMMUNE_CODES, data["communes"], strict=True):
+    for number, (code, commune) in enumerate(
+        zip(COMMUNE_CODES, data["communes"], strict=True), start=1
+    ):
         agency, _created = Agency.objects.update_or_create(
             code=code,
             defaults=dict(
@@ -172,7 +196,12 @@ def load_agencies(data: dict | None = None) -> tuple[Agency, list[Agency]]:
                 parent=province,
                 administrative_code=commune["code"],
                 address=f"{commune['name']}, thành phố Hải Phòng",
+                place_name=_place(commune),
                 phone="0225 3880 000",
+                office_hours=OFFICE_HOURS,
+                bank_account_number=f"9704 0000 {number:04d}",
+                bank_name=DEMO_BANK,
+                bank_beneficiary=f"Ủy ban nhân dân {_lower_first(commune['name'])}",
                 code_is_fictitious=True,
             ),
         )
@@ -206,6 +235,7 @@ def load_procedures(data: dict | None = None) -> list[Procedure]:
                     else Procedure.SupplementPolicy.RESTART
                 ),
                 fee_vnd=item.get("fee_vnd"),
+                fee_online_vnd=ONLINE_FEES.get(item["code"]),
                 fee_note=item.get("fee_note", ""),
                 fee_due_later=item["code"] in FEE_DUE_LATER,
                 channels=sorted(CHANNEL_NAMES[c] for c in item.get("channels", [])),

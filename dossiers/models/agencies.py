@@ -15,6 +15,20 @@ AGENCY_CODE_VALIDATOR = RegexValidator(
 )
 
 
+# What precedes the proper name in an agency's name, in order ("Ủy ban nhân dân", then the unit).
+PLACE_PREFIXES = (
+    "ủy ban nhân dân",
+    "uỷ ban nhân dân",
+    "ubnd",
+    "thành phố",
+    "thị trấn",
+    "đặc khu",
+    "phường",
+    "tỉnh",
+    "xã",
+)
+
+
 class Agency(models.Model):
     class Level(models.TextChoices):
         PROVINCE = "province", _("Cấp tỉnh")
@@ -35,8 +49,27 @@ class Agency(models.Model):
         related_name="children",
     )
     address = models.CharField(_("địa chỉ"), max_length=255, blank=True)
+    place_name = models.CharField(
+        _("địa danh"),
+        max_length=64,
+        blank=True,
+        help_text=_(
+            "Tên riêng của đơn vị hành chính ghi ở dòng địa danh, ngày tháng của phiếu "
+            '(ví dụ "Vĩnh Bảo"); để trống thì lấy từ tên cơ quan.'
+        ),
+    )
     phone = models.CharField(_("điện thoại"), max_length=32, blank=True)
     email = models.EmailField(_("thư điện tử"), blank=True)
+    # Where and how a citizen pays what a dossier owes (shown while it waits for payment).
+    office_hours = models.CharField(
+        _("giờ tiếp nhận, trả kết quả"),
+        max_length=255,
+        blank=True,
+        help_text=_("Ví dụ: Thứ Hai đến Thứ Sáu, sáng 7:00–11:30, chiều 13:30–17:00."),
+    )
+    bank_account_number = models.CharField(_("số tài khoản nhận tiền"), max_length=32, blank=True)
+    bank_name = models.CharField(_("ngân hàng"), max_length=255, blank=True)
+    bank_beneficiary = models.CharField(_("tên đơn vị thụ hưởng"), max_length=255, blank=True)
     administrative_code = models.CharField(_("mã đơn vị hành chính"), max_length=8, blank=True)
     code_is_fictitious = models.BooleanField(
         _("mã định danh giả định (dữ liệu mẫu)"),
@@ -52,6 +85,36 @@ class Agency(models.Model):
 
     def __str__(self):
         return self.name
+
+    # One name per role of the agency, decided here only: the receiving centre (Trung tâm Phục
+    # vụ hành chính công / Bộ phận Một cửa) where the citizen files, collects and pays; the
+    # competent authority (Ủy ban nhân dân …) where it decides, refuses and signs.
+    @property
+    def reception_name(self) -> str:
+        """The unit the citizen deals with: receipts, acknowledgements, the counter."""
+        if self.one_stop_unit:
+            return self.one_stop_unit
+        return _("Bộ phận Một cửa – %(agency)s") % {"agency": self.name}
+
+    @property
+    def authority_name(self) -> str:
+        """The authority that decides: results, refusals to decide, stops, signature blocks."""
+        return self.name
+
+    @property
+    def place(self) -> str:
+        """The place name of the national place-and-date line ("Vĩnh Bảo, ngày … tháng …")."""
+        if self.place_name:
+            return self.place_name
+        name = self.name.strip()
+        for prefix in PLACE_PREFIXES:
+            if name.lower().startswith(prefix + " "):
+                name = name[len(prefix) :].strip()
+        return name
+
+    @property
+    def takes_bank_transfers(self) -> bool:
+        return bool(self.bank_account_number and self.bank_name and self.bank_beneficiary)
 
 
 class Membership(models.Model):

@@ -40,6 +40,12 @@ class Procedure(models.Model):
     fee_vnd = models.PositiveBigIntegerField(
         _("phí, lệ phí (đồng)"), null=True, blank=True, help_text=_("Để trống nếu chưa xác định.")
     )
+    fee_online_vnd = models.PositiveBigIntegerField(
+        _("phí, lệ phí khi nộp trực tuyến (đồng)"),
+        null=True,
+        blank=True,
+        help_text=_("Để trống nếu bằng mức nộp trực tiếp."),
+    )
     fee_note = models.TextField(_("ghi chú phí, lệ phí"), blank=True)
     fee_due_later = models.BooleanField(
         _("nộp nghĩa vụ tài chính trước khi nhận kết quả"), default=False
@@ -83,6 +89,13 @@ class Procedure(models.Model):
     def accepts(self, channel: int) -> bool:
         return not self.channels or channel in self.channels
 
+    def fee_for(self, channel: int) -> int | None:
+        """The fee of the channel a dossier was filed through: the online level for a filing made
+        online (here, the national portal or another system), else the counter level."""
+        if channel in ONLINE_CHANNELS and self.fee_online_vnd is not None:
+            return self.fee_online_vnd
+        return self.fee_vnd
+
 
 class Channel(models.IntegerChoices):
     COUNTER = 1, _("Trực tiếp")
@@ -91,6 +104,10 @@ class Channel(models.IntegerChoices):
     # Filed elsewhere and sent here by another system through the API.
     NATIONAL_PORTAL = 4, _("Cổng Dịch vụ công quốc gia")
     OTHER_SYSTEM = 5, _("Hệ thống khác")
+
+
+# Filings made online, which the online fee level applies to (filed on a portal, not on paper).
+ONLINE_CHANNELS = frozenset({Channel.ONLINE, Channel.NATIONAL_PORTAL, Channel.OTHER_SYSTEM})
 
 
 class ProcedureDocument(models.Model):

@@ -373,6 +373,21 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     def applicant_name(self) -> str:
         return self.applicant.get("full_name", "")
 
+    @property
+    def fee_vnd(self) -> int | None:
+        """The procedure's fee for the channel this dossier was filed through."""
+        return self.procedure.fee_for(self.channel)
+
+    @property
+    def reception_name(self) -> str:
+        """Where the citizen deals with this dossier (files, collects, pays)."""
+        return self.receiving_agency.reception_name
+
+    @property
+    def authority_name(self) -> str:
+        """Who decides this dossier."""
+        return self.competent_agency.authority_name
+
     # FSM transitions, one per status-changing action; sources/targets come from workflow.EDGES.
     submit = _fsm_action(Action.SUBMIT)
     intake = _fsm_action(Action.INTAKE)
@@ -484,7 +499,7 @@ class Slip(models.Model):
     """A rendered PDF slip: made once, stored, its SHA-256 written in the audit event."""
 
     class Kind(models.TextChoices):
-        ACKNOWLEDGEMENT = "acknowledgement", _("Giấy tiếp nhận hồ sơ")
+        ACKNOWLEDGEMENT = "acknowledgement", _("Giấy xác nhận đã nhận hồ sơ")
         RECEIPT = "receipt", _("Giấy tiếp nhận hồ sơ và hẹn trả kết quả")
         SUPPLEMENT = "supplement", _("Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ")
         REFUSAL = "refusal", _("Phiếu từ chối tiếp nhận giải quyết hồ sơ")

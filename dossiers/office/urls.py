@@ -20,4 +20,9 @@ urlpatterns = [
         "dossiers/<int:pk>/files/<int:attachment_id>/", views.attachment_download, name="attachment"
     ),
     path("dossiers/<int:pk>/slips/<str:kind>.pdf", views.slip_download, name="slip"),
+    path(
+        "dossiers/<int:pk>/slips/<str:kind>/<int:seq>.pdf",
+        views.slip_download,
+        name="slip_version",
+    ),
 ]

@@ -19,7 +19,7 @@ from onestop import web as onestop_web
 from onestop.forms import procedure_form_field
 from onestop.web import answer_domain_error, export_list, export_response, forbidden, role_required
 
-from .. import access, clock, filecheck, notify, services, slips
+from .. import access, appointment, clock, filecheck, notify, payment, services, slips
 from ..errors import DomainError, ValidationFailed
 from ..formatting import vn_date
 from ..models import (
@@ -299,9 +299,9 @@ def _render_dossier(request, dossier, failed_action=None, failed_form=None, stat
         "forms": [(Action(a), forms[a]) for a in actions],
         "main_forms": [(Action(a), forms[a]) for a in actions if a not in DESTRUCTIVE_ACTIONS],
         "danger_forms": [(Action(a), forms[a]) for a in actions if a in DESTRUCTIVE_ACTIONS],
-        "slip_kinds": [
-            (k, slips.Slip.Kind(k).label) for k in slips.available_kinds(dossier, staff=True)
-        ],
+        "slips": slips.listing(dossier, staff=True),
+        "appointment": appointment.current(dossier),
+        "payment": payment.due(dossier),
         "left": time_left(dossier, now, calendar),
         "pauses": dossier.pauses.all(),
         "undelivered": notify.undelivered(dossier),
@@ -399,11 +399,12 @@ def attachment_download(request, pk, attachment_id):
 
 
 @official_required
-def slip_download(request, pk, kind):
+def slip_download(request, pk, kind, seq=None):
+    """A slip: the newest of its kind, or the version documenting event `seq`."""
     dossier = _visible(request, pk)
     if kind not in slips.available_kinds(dossier, staff=True):
         raise Http404()
-    slip = slips.slip_for(dossier, kind)
+    slip = slips.slip_for(dossier, kind, seq)
     access.record_staff_read(  # a slip prints the applicant's identity
         actor=Actor.from_request(request),
         dossier=dossier,
@@ -411,7 +412,9 @@ def slip_download(request, pk, kind):
         what=access.What.FILE,
     )
     return FileResponse(
-        slip.file.open("rb"), filename=f"{kind}-{dossier.code}.pdf", content_type="application/pdf"
+        slip.file.open("rb"),
+        filename=f"{kind}-{dossier.code}{f'-{seq}' if seq else ''}.pdf",
+        content_type="application/pdf",
     )
 
 

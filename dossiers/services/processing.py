@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from ..errors import InvalidTransition, ValidationFailed
 from ..models import Attachment, ClockPause, Dossier
+from ..payment import pay_by
 from ..workflow import Action, Role
 from .base import Actor, Context, action_service, perform, require_text
 from .deadlines import close_pause, end_pauses
@@ -157,7 +158,8 @@ def dossier_request_payment(
 
     def mutate(d: Dossier, ctx: Context):
         ClockPause.objects.create(dossier=d, reason=ClockPause.Reason.PAYMENT, started_at=ctx.now)
-        return {"amount_vnd": amount_vnd}
+        # Fixed now, so the page, the e-mail and the trail agree on the date to pay by.
+        return {"amount_vnd": amount_vnd, "pay_by": pay_by(ctx.now, ctx.calendar).isoformat()}
 
     return perform(
         actor=actor,

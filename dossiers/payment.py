@@ -1,0 +1,98 @@
+"""How, where and by when a citizen pays what a dossier waiting for payment owes.
+
+Until online payment comes, two ways: at the receiving centre's counter, or by bank transfer to
+the agency's account with the dossier code as the transfer reference. The amount and the date
+to pay by are fixed when the payment is requested (the event's data); the counter and the
+account are the receiving agency's (Agency.office_hours, bank_*), shown as they are now.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from .formatting import vn_datetime, vnd
+from .models import Agency, Dossier, DossierEvent, TimeUnit
+from .workflow import EventType, Status
+from .worktime import WorkCalendar
+
+
+def pay_by(requested_at: dt.datetime, calendar: WorkCalendar) -> dt.datetime:
+    """Closing time of the ONESTOP_PAYMENT_WORKING_DAYS-th working day after the request."""
+    return calendar.due_at(
+        requested_at, settings.ONESTOP_PAYMENT_WORKING_DAYS, TimeUnit.WORKING_DAYS
+    )
+
+
+@dataclass(frozen=True)
+class PaymentDue:
+    amount_vnd: int
+    requested_at: dt.datetime
+    pay_by: dt.datetime
+    reference: str
+    agency: Agency
+    counter: str
+
+    @property
+    def bank_transfer(self) -> bool:
+        return self.agency.takes_bank_transfers
+
+
+def _request(dossier: Dossier) -> DossierEvent | None:
+    return dossier.events.filter(event_type=EventType.PAYMENT_REQUESTED).order_by("-seq").first()
+
+
+def due(dossier: Dossier, event: DossierEvent | None = None) -> PaymentDue | None:
+    """What `dossier` owes and how to pay it, while it waits for payment (else None)."""
+    if event is None:
+        if dossier.status != Status.AWAITING_PAYMENT:
+            return None
+        event = _request(dossier)
+        if event is None:
+            return None
+    deadline = event.data.get("pay_by")
+    return PaymentDue(
+        amount_vnd=int(event.data.get("amount_vnd") or 0),
+        requested_at=event.created_at,
+        pay_by=(
+            dt.datetime.fromisoformat(deadline)
+            if deadline
+            else pay_by(event.created_at, WorkCalendar.current())
+        ),
+        reference=dossier.code or "",
+        agency=dossier.receiving_agency,
+        counter=dossier.reception_name,
+    )
+
+
+def instructions_text(dossier: Dossier, event: DossierEvent) -> list[str]:
+    """The payment instructions as plain-text lines (the e-mail of the payment request)."""
+    owed = due(dossier, event)
+    agency = owed.agency
+    lines = [
+        _("Số tiền phải nộp: %(amount)s, chậm nhất %(by)s.")
+        % {"amount": vnd(owed.amount_vnd), "by": vn_datetime(owed.pay_by)},
+        _("Nộp trực tiếp tại %(counter)s%(address)s%(hours)s.")
+        % {
+            "counter": owed.counter,
+            "address": f", {agency.address}" if agency.address else "",
+            "hours": f" ({agency.office_hours})" if agency.office_hours else "",
+        },
+    ]
+    if owed.bank_transfer:
+        lines.append(
+            _(
+                "Hoặc chuyển khoản: số tài khoản %(account)s tại %(bank)s, đơn vị thụ hưởng "
+                "%(beneficiary)s, nội dung chuyển khoản: %(reference)s."
+            )
+            % {
+                "account": agency.bank_account_number,
+                "bank": agency.bank_name,
+                "beneficiary": agency.bank_beneficiary,
+                "reference": owed.reference,
+            }
+        )
+    return lines
