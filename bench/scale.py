@@ -555,6 +555,7 @@ def throughput(bench: Bench, who: Cast, api_key: str, *, concurrency: int, secon
         # would answer 429 after the first seconds and measure the throttle, not the server.
         API_THROTTLE_TOKEN="1000000/minute",
         API_THROTTLE_USER="1000000/minute",
+        ONESTOP_PUBLIC_URL=f"http://127.0.0.1:{port}",
     )
     server_log = Path(tempfile.mkdtemp()) / "gunicorn.log"
     subprocess.run(
