@@ -164,6 +164,14 @@ PHONE_VALIDATOR = RegexValidator(PHONE_PATTERN, PHONE_MESSAGE)
 
 # The applicant's details: a profile's snapshot at submission, a walk-in typed in at the counter.
 APPLICANT_FIELDS = ("full_name", "id_number", "date_of_birth", "phone", "email", "address")
+APPLICANT_LABELS = {
+    "full_name": _("Họ và tên"),
+    "id_number": _("Số định danh cá nhân"),
+    "date_of_birth": _("Ngày sinh"),
+    "phone": _("Số điện thoại"),
+    "email": _("Thư điện tử"),
+    "address": _("Địa chỉ"),
+}
 
 
 def is_id_number(value) -> bool:

@@ -70,7 +70,11 @@ def sign_up(**overrides):
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "number, born",
-    [("000000000000", "1990-01-01"), ("999999999999", "1990-01-01"), ("031395001234", "1995-06-01")],
+    [
+        ("000000000000", "1990-01-01"),
+        ("999999999999", "1990-01-01"),
+        ("031395001234", "1995-06-01"),
+    ],
 )
 def test_the_sign_up_form_refuses_them(number, born):
     form = sign_up(id_number=number, date_of_birth=born)
@@ -87,4 +91,6 @@ def test_the_counter_intake_and_the_api_check_the_birth_year():
     with pytest.raises(ValidationFailed) as error:
         clean_applicant({**applicant, "date_of_birth": "1985-02-03"})
     assert "năm 1985" in error.value.fields["id_number"][0]
-    assert clean_applicant({**applicant, "id_number": "031185001111", "date_of_birth": "1985-02-03"})
+    assert clean_applicant(
+        {**applicant, "id_number": "031185001111", "date_of_birth": "1985-02-03"}
+    )

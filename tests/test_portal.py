@@ -99,7 +99,8 @@ def test_sign_up_errors_are_shown_next_to_fields(client, db, change, field):
 
 
 def test_sign_up_twice_with_one_id_number(client, citizen):
-    response = client.post("/accounts/sign-up/", {**SIGN_UP, "id_number": "031090001234"})
+    taken = {"id_number": "031090001234", "date_of_birth": "1990-05-17"}  # the fixture's
+    response = client.post("/accounts/sign-up/", {**SIGN_UP, **taken})
     assert response.status_code == 200
     assert "đã có tài khoản" in str(response.context["form"].errors["id_number"])
 

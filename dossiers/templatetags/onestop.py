@@ -2,6 +2,8 @@
 folded into one line."""
 
 from django import template
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 
 from dossiers import access
 from dossiers.formatting import vn_date, vn_datetime, vnd
@@ -18,6 +20,16 @@ def person(user) -> str:
     if not user:
         return "—"
     return user.get_full_name() or user.get_username()
+
+
+@register.filter
+def breakable(value, every=8) -> str:
+    """A long unbroken string (a hash, a key) that may wrap every `every` characters on a
+    narrow screen: <wbr> break opportunities, no visible change, copied whole."""
+    text = str(value or "")
+    chunks = [conditional_escape(text[i : i + every]) for i in range(0, len(text), every)]
+    # Safe: every chunk is escaped above; only the <wbr> tags are markup.
+    return mark_safe("<wbr>".join(chunks))  # nosec B308 B703
 
 
 @register.inclusion_tag("supervision/_reads.html", takes_context=True)
