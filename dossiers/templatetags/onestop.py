@@ -2,7 +2,8 @@
 folded into one line."""
 
 from django import template
-from django.utils.html import conditional_escape
+from django.urls import reverse
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 
 from dossiers import access
@@ -30,6 +31,15 @@ def breakable(value, every=8) -> str:
     chunks = [conditional_escape(text[i : i + every]) for i in range(0, len(text), every)]
     # Safe: every chunk is escaped above; only the <wbr> tags are markup.
     return mark_safe("<wbr>".join(chunks))  # nosec B308 B703
+
+
+@register.simple_tag
+def figure(key, value, query) -> str:
+    """An indicator's number, linking to its dossiers (a tag, not an include: no stray
+    whitespace before the punctuation that follows it)."""
+    return format_html(
+        '<a href="{}?figure={}&amp;{}">{}</a>', reverse("supervision:dossiers"), key, query, value
+    )
 
 
 @register.inclusion_tag("supervision/_reads.html", takes_context=True)
