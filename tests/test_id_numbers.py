@@ -94,3 +94,14 @@ def test_the_counter_intake_and_the_api_check_the_birth_year():
     assert clean_applicant(
         {**applicant, "id_number": "031185001111", "date_of_birth": "1985-02-03"}
     )
+
+
+def test_the_benchmark_seed_makes_valid_numbers():
+    import random
+
+    from bench.seed import person
+
+    rng = random.Random(13)  # nosec B311  (test data)
+    for number in [None, *range(300)]:
+        applicant = person(rng, number, dt.date(2026, 12, 3))
+        assert id_number_problem(applicant["id_number"], applicant["date_of_birth"]) is None
