@@ -331,7 +331,6 @@ def _save_draft(request, dossier: Dossier, form: ApplicationForm, checked=None):
         messages.info(request, _("Hồ sơ này đã được nộp."))
         return redirect(_detail_url(dossier))
     except ValidationFailed as error:
-        refused = True
         missing = error.fields.pop("documents", [])
         for doc in documents.values():
             if doc.name in missing:
