@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from ..audit import display_name
 from ..formatting import vn_date, vn_datetime
@@ -24,6 +25,18 @@ from ..workflow import Role, Status
 
 # History rows join the event of the same person written within this time (one transaction).
 SAME_STEP = dt.timedelta(seconds=5)
+# Fields whose models name them only in code (a verbose_name would need a migration).
+FIELD_LABELS = {
+    "supplement_return_status": _lazy("Trạng thái trở lại sau khi bổ sung"),
+    "file": _lazy("Tệp"),
+    "sha256": _lazy("Mã SHA-256 của tệp"),
+    "uploaded_by": _lazy("Người tải lên"),
+    "created_at": _lazy("Tạo lúc"),
+    "reason": _lazy("Lý do tạm dừng"),
+    "started_at": _lazy("Bắt đầu tạm dừng"),
+    "ended_at": _lazy("Kết thúc tạm dừng"),
+    "working_seconds": _lazy("Thời gian làm việc trong khoảng tạm dừng (giây)"),
+}
 
 
 @dataclass
@@ -156,7 +169,7 @@ def _changes(previous, row, names: _Names) -> list[Change]:
         changes.append(
             Change(
                 f.name,
-                str(f.verbose_name).capitalize(),
+                str(FIELD_LABELS.get(f.name, f.verbose_name)).capitalize(),
                 _value(f, old, names),
                 _value(f, new, names),
             )
@@ -206,10 +219,12 @@ def trail_entries(dossier: Dossier) -> list[Entry]:
         same moment."""
         if row.history_id in by_history_id and isinstance(row, Dossier.history.model):
             return by_history_id[row.history_id]
+        # A row saved without its user (a clock pause) belongs to the step around it.
         near = [
             e
             for e in entries
-            if e.actor_id == row.history_user_id and abs(e.at - row.history_date) <= SAME_STEP
+            if row.history_user_id in (None, e.actor_id)
+            and abs(e.at - row.history_date) <= SAME_STEP
         ]
         return min(near, key=lambda e: abs(e.at - row.history_date)) if near else None
 
@@ -232,6 +247,12 @@ def trail_entries(dossier: Dossier) -> list[Entry]:
                     "-": _("Gỡ tài liệu: %(name)s"),
                 }[row.history_type] % {"name": label}
                 changes = [] if row.history_type == "+" else changes
+            elif isinstance(row, ClockPause.history.model) and row.history_type == "+":
+                detail = _("Thời hạn giải quyết tạm dừng: %(reason)s") % {
+                    "reason": row.get_reason_display()
+                }
+            elif isinstance(row, ClockPause.history.model) and changes and row.ended_at:
+                detail, changes = _("Thời hạn giải quyết tính tiếp"), []
             else:
                 detail = ""
             step = step_of(row)
