@@ -69,3 +69,14 @@ def test_the_integrity_page_asks_for_no_shell_command(client, supervisor):
     assert "manage.py" not in text and "python" not in text
     assert "Kiểm tra ngay" in text  # what the supervisor can do instead
     assert "quản trị viên hệ thống" in text
+
+
+def test_a_pause_is_said_within_the_step_that_made_it(client, make_dossier, supervisor):
+    dossier = make_dossier(Status.SUPPLEMENT_REQUESTED)
+    client.force_login(supervisor)
+    text = text_of(trail(client, dossier))
+    step = text[text.index("Yêu cầu bổ sung — ") :]
+    assert "Người thực hiện: Specialist — Chuyên viên xử lý" in step
+    assert "Thời hạn giải quyết tạm dừng: Chờ bổ sung hồ sơ" in step
+    assert "Trạng thái trở lại sau khi bổ sung — Đang xử lý" in step
+    assert "Supplement return status" not in text and "Tạo khoảng tạm dừng" not in text
