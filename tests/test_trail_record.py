@@ -80,3 +80,11 @@ def test_a_pause_is_said_within_the_step_that_made_it(client, make_dossier, supe
     assert "Thời hạn giải quyết tạm dừng: Chờ bổ sung hồ sơ" in step
     assert "Trạng thái trở lại sau khi bổ sung — Đang xử lý" in step
     assert "Supplement return status" not in text and "Tạo khoảng tạm dừng" not in text
+
+
+def test_the_audit_log_names_roles_in_words(client, make_dossier, supervisor):
+    make_dossier(Status.RECEIVED)
+    client.force_login(supervisor)
+    html = client.get("/supervision/audit/").content.decode()
+    assert '<div class="help">Cán bộ một cửa · UBND xã Vĩnh Bảo</div>' in html
+    assert '<div class="help">reception' not in html

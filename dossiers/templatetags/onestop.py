@@ -8,6 +8,7 @@ from django.utils.safestring import mark_safe
 
 from dossiers import access
 from dossiers.formatting import vn_date, vn_datetime, vnd
+from dossiers.workflow import Role
 
 register = template.Library()
 register.filter("vn_datetime", vn_datetime)
@@ -31,6 +32,15 @@ def breakable(value, every=8) -> str:
     chunks = [conditional_escape(text[i : i + every]) for i in range(0, len(text), every)]
     # Safe: every chunk is escaped above; only the <wbr> tags are markup.
     return mark_safe("<wbr>".join(chunks))  # nosec B308 B703
+
+
+@register.filter
+def role_labels(value) -> str:
+    """Roles as stored ('reception', or a reader's 'reception,specialist') in words."""
+    labels = dict(Role.choices)
+    return ", ".join(
+        str(labels.get(r.strip(), r.strip())) for r in str(value or "").split(",") if r.strip()
+    )
 
 
 @register.simple_tag
