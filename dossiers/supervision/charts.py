@@ -44,6 +44,7 @@ COMMON = {
     "js": [],
     "disable_xml_declaration": True,
     "print_values": True,
+    "print_values_position": "top",  # on the white above the bar, not on its colour
     "legend_at_bottom": True,
     "margin": 16,
     "height": 360,
@@ -88,10 +89,15 @@ def _embeddable(svg: str, kind: str, title: str, description: str) -> SafeString
 def bar_chart(kind: str, title: str, description: str, labels, series) -> SafeString:
     """A bar chart: `labels` along the axis, `series` a list of (name, values)."""
 
+    series = [(str(name), list(values)) for name, values in series]
+    peak = max((v for _name, values in series for v in values), default=0)
+
     def fill(chart):
         chart.x_labels = [str(label) for label in labels]
+        if peak <= 10:  # counts: whole numbers on the axis, not 0.2, 0.4, ...
+            chart.y_labels = list(range(0, max(peak, 1) + 1))
         for name, values in series:
-            chart.add(str(name), list(values))
+            chart.add(name, values)
 
     return _embeddable(_rendered(kind, fill), kind, title, description)
 
