@@ -8,7 +8,9 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
+from dossiers.lookup import normalize_code, normalize_key
 from dossiers.models import Agency, Dossier
+from dossiers.validators import id_number_problem
 from onestop.forms import procedure_form_field
 
 from .models import CitizenProfile
@@ -40,6 +42,16 @@ class ProfileForm(forms.ModelForm):
         if value and value > dt.date.today():
             raise forms.ValidationError(_("Ngày sinh không được ở tương lai."))
         return value
+
+    def clean(self):
+        cleaned = super().clean()
+        number, born = cleaned.get("id_number"), cleaned.get("date_of_birth")
+        if number and born and "id_number" not in self.errors:
+            problem = id_number_problem(number, born)
+            if problem:
+                # On the number while it can be typed, on the date once it is fixed.
+                self.add_error("date_of_birth" if self.instance.pk else "id_number", problem)
+        return cleaned
 
 
 class SignUpForm(ProfileForm):
@@ -168,12 +180,12 @@ class LookupForm(forms.Form):
     )
     key = forms.CharField(
         label=_("Mã tra cứu (in trên giấy tiếp nhận)"),
-        max_length=16,
+        max_length=40,  # the 10 characters, with the spaces people type between groups
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
     )
 
     def clean_code(self):
-        return self.cleaned_data["code"].strip()
+        return normalize_code(self.cleaned_data["code"])
 
     def clean_key(self):
-        return self.cleaned_data["key"].strip().upper()
+        return normalize_key(self.cleaned_data["key"])

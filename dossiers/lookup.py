@@ -11,19 +11,27 @@ from .workflow import Status
 
 
 def normalize_key(key: str) -> str:
-    """The key as printed on the receipt: upper case, without surrounding spaces."""
-    return str(key or "").strip().upper()
+    """The key as printed on the receipt: upper case, without any spaces (it is typed from
+    paper, often in groups: "abcde fghjk")."""
+    return "".join(str(key or "").split()).upper()
+
+
+def normalize_code(code: str) -> str:
+    """The dossier code without the spaces typed into it (its case is matched below)."""
+    return "".join(str(code or "").split())
 
 
 def find_by_lookup(code: str, key: str) -> Dossier | None:
     """The submitted dossier with this code whose lookup key matches `key` (any case, spaces
-    around ignored), else None. The key is compared in constant time, against a random key
-    when the code is unknown, so the time taken does not tell which of the two was wrong."""
-    code = str(code or "").strip()
+    anywhere ignored, in the code too), else None. The key is compared in constant time,
+    against a random key when the code is unknown, so the time taken does not tell which of
+    the two was wrong."""
+    code = normalize_code(code)
     dossier = (
         Dossier.objects.select_related("procedure", "receiving_agency")
         .exclude(status=Status.DRAFT)
-        .filter(code=code)
+        # As typed or in upper case (agency codes are, "000.01.27.H27"): both use the index.
+        .filter(code__in=sorted({code, code.upper()}))
         .first()
         if code
         else None

@@ -9,3 +9,10 @@ def search_key(*parts: str) -> str:
     decomposed = unicodedata.normalize("NFD", text)
     stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
     return " ".join(stripped.lower().split())
+
+
+def spelling_key(*parts: str) -> str:
+    """`search_key`, forgiving the spellings Vietnamese writes both ways: i and y ("kỹ"/"kĩ",
+    "quy"/"qui", "lý"/"lí") become one letter. For the catalogue, whose names the public types;
+    a person's name is matched as written (`search_key`)."""
+    return search_key(*parts).replace("y", "i")

@@ -99,7 +99,8 @@ def test_sign_up_errors_are_shown_next_to_fields(client, db, change, field):
 
 
 def test_sign_up_twice_with_one_id_number(client, citizen):
-    response = client.post("/accounts/sign-up/", {**SIGN_UP, "id_number": "031090001234"})
+    taken = {"id_number": "031090001234", "date_of_birth": "1990-05-17"}  # the fixture's
+    response = client.post("/accounts/sign-up/", {**SIGN_UP, **taken})
     assert response.status_code == 200
     assert "đã có tài khoản" in str(response.context["form"].errors["id_number"])
 
@@ -213,9 +214,8 @@ def test_wrong_file_keeps_everything_entered(signed_in, citizen, procedure, comm
     assert "không đúng định dạng" in html  # the message next to the document
     assert f'id="doc_{doc.pk}_error"' in html and 'aria-invalid="true"' in html
     assert 'value="Nguyễn Văn An"' in html and 'value="Kết hôn" selected' in html  # answers kept
-    dossier = Dossier.objects.get(applicant_user=citizen)
-    assert dossier.status == Status.DRAFT and dossier.form_data["purpose"] == "Kết hôn"
-    assert not dossier.attachments.exists()
+    # A refused first submission leaves no draft behind (issue 13): the page keeps the answers.
+    assert not Dossier.objects.filter(applicant_user=citizen).exists()
 
 
 def test_oversize_file_is_refused_with_a_message(signed_in, citizen, procedure, commune, settings):

@@ -71,3 +71,16 @@ def test_demo_residents_get_no_email(seeded):
     from dossiers.models import OutgoingEmail
 
     assert not OutgoingEmail.objects.exists()
+
+
+def test_demo_id_numbers_are_valid(seeded):
+    """Every ID number the demo makes passes the national format's check (issue 13)."""
+    from citizens.models import CitizenProfile
+    from dossiers.validators import id_number_problem
+
+    for number, born in CitizenProfile.objects.values_list("id_number", "date_of_birth"):
+        assert id_number_problem(number, born) is None, number
+    for applicant in Dossier.objects.exclude(applicant={}).values_list("applicant", flat=True):
+        if applicant.get("id_number"):
+            number, born = applicant["id_number"], applicant.get("date_of_birth")
+            assert id_number_problem(number, born) is None, number

@@ -2,14 +2,14 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 
 from dossiers.models import Agency, Channel, Procedure
-from dossiers.text import search_key
+from dossiers.text import spelling_key
 
 
 def catalogue(request):
     procedures = Procedure.objects.filter(active=True).order_by("sector", "name")
     query = request.GET.get("q", "").strip()[:100]
     sector = request.GET.get("sector", "").strip()[:128]
-    for word in search_key(query).split():
+    for word in spelling_key(query).split():
         procedures = procedures.filter(search_text__contains=word)
     if sector:
         procedures = procedures.filter(sector=sector)

@@ -178,6 +178,17 @@ def apply(request, code):
     agency = form.cleaned_data.get("agency")
     if agency is None:
         return _render_apply(request, procedure, form, status=400)
+    checked = {}
+    client_token = request.POST.get("client_token", "")[:64]
+    first_draft = not (
+        client_token and my_dossiers(request.user).filter(client_token=client_token).exists()
+    )
+    if request.POST.get("intent") == "submit" and first_draft:
+        # Submitted at once: what is missing is said before any draft exists, so a refused
+        # submission leaves none behind (the page keeps its token: one draft per attempt).
+        checked = _check_first_submission(request, procedure, form)
+        if not isinstance(checked, dict):
+            return checked
     try:
         dossier = services.dossier_create_draft(
             actor=Actor.from_request(request),
@@ -193,7 +204,49 @@ def apply(request, code):
     if dossier.status != Status.DRAFT:  # this form was already submitted once
         messages.info(request, _("Hồ sơ này đã được nộp."))
         return redirect(_detail_url(dossier))
-    return _save_draft(request, dossier, form)
+    return _save_draft(request, dossier, form, checked)
+
+
+def _check_first_submission(request, procedure, form):
+    """The checked files of a new application submitted at once, or the page saying every gap
+    (answers, required documents, files), with no draft made."""
+    documents = _documents_for_upload(procedure)
+    uploads = {
+        d.pk: request.FILES[f"doc_{d.pk}"] for d in documents if f"doc_{d.pk}" in request.FILES
+    }
+    on_file = services.documents_on_file(request.user)
+    reused = [
+        d.pk
+        for d in documents
+        if d.pk not in uploads
+        and request.POST.get(f"reuse_{d.pk}", "").isdigit()
+        and on_file.filter(pk=int(request.POST[f"reuse_{d.pk}"])).exists()
+    ]
+    upload_errors: dict[int, list[str]] = {}
+    checked, refused = {}, False
+    try:
+        checked = services.check_first_submission(
+            procedure=procedure, form_data=form.answers(), uploads=uploads, reused=reused
+        )
+    except ValidationFailed as error:
+        refused = True
+        missing = error.fields.pop("documents", [])
+        for doc in documents:
+            problems = error.fields.pop(f"file_{doc.pk}", [])
+            if doc.name in missing:
+                problems.append(_("Giấy tờ bắt buộc: vui lòng tải lên."))
+            if problems:
+                upload_errors[doc.pk] = problems
+        _put_errors(form, error)
+    if not (refused or form.errors or upload_errors):
+        return checked
+    messages.error(
+        request,
+        _("Hồ sơ chưa đủ để nộp; vui lòng xem các thông báo bên dưới. Chưa có gì được lưu."),
+    )
+    if uploads:
+        messages.warning(request, _("Các tệp bạn đã chọn chưa được lưu: vui lòng chọn lại."))
+    return _render_apply(request, procedure, form, None, upload_errors, status=400)
 
 
 @login_required
@@ -235,8 +288,9 @@ def _put_errors(form, error: ValidationFailed) -> None:
                 form.add_error(name, problem)
 
 
-def _save_draft(request, dossier: Dossier, form: ApplicationForm):
-    """Store what is valid (answers, files), report the rest next to its field, submit if asked."""
+def _save_draft(request, dossier: Dossier, form: ApplicationForm, checked=None):
+    """Store what is valid (answers, files), report the rest next to its field, submit if asked.
+    `checked` holds the files already checked (by document id), stored as they are."""
     actor = Actor.from_request(request)
     procedure = dossier.procedure
     upload_errors: dict[int, list[str]] = {}
@@ -251,7 +305,7 @@ def _save_draft(request, dossier: Dossier, form: ApplicationForm):
         return answer_domain_error(request, error, back=_detail_url(dossier))
     documents = {d.pk: d for d in _documents_for_upload(procedure)}
     for doc_id, document in documents.items():
-        upload = request.FILES.get(f"doc_{doc_id}")
+        upload = (checked or {}).get(doc_id) or request.FILES.get(f"doc_{doc_id}")
         reuse = request.POST.get(f"reuse_{doc_id}", "")
         try:
             if upload:

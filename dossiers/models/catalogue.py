@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from ..sealing import SealedHistory
-from ..text import search_key
+from ..text import spelling_key
 from .agencies import Agency
 from .calendar import TimeUnit
 
@@ -68,7 +68,8 @@ class Procedure(models.Model):
     )
     sources = models.JSONField(_("nguồn dữ liệu"), default=list, blank=True)
     active = models.BooleanField(_("đang áp dụng"), default=True)
-    # Derived: unaccented code, name and sector for accent-insensitive search on any database.
+    # Derived: unaccented code, name and sector, i/y folded (text.spelling_key), for a search
+    # forgiving accents and spelling variants on any database.
     search_text = models.TextField(editable=False, blank=True)
     history = HistoricalRecords(bases=[SealedHistory], excluded_fields=["search_text"])
 
@@ -81,7 +82,7 @@ class Procedure(models.Model):
         return f"{self.code} {self.name}"
 
     def save(self, *args, **kwargs):
-        self.search_text = search_key(self.code, self.name, self.name_en, self.sector)
+        self.search_text = spelling_key(self.code, self.name, self.name_en, self.sector)
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "search_text"}
         super().save(*args, **kwargs)

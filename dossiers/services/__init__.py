@@ -21,6 +21,7 @@ from .attachments import (
 from .base import Actor
 from .codes import next_dossier_code
 from .intake import (
+    check_first_submission,
     dossier_create_draft,
     dossier_intake,
     dossier_receive,
@@ -87,6 +88,7 @@ __all__ = [
     *(service.__name__ for service in ACTION_SERVICES.values()),
     "dossier_create_draft",
     "dossier_intake",
+    "check_first_submission",
     "dossier_receive_external",
     "dossier_update_draft",
 ]

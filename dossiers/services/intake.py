@@ -21,6 +21,7 @@ from ..permissions import (
     authorize_role,
 )
 from ..workflow import Action, EventType, Role, Status
+from .attachments import check_upload
 from .base import Actor, Context, action_service, lock_dossier, perform, require_text
 from .codes import next_dossier_code
 from .deadlines import close_pause, due_data, start_clock
@@ -146,6 +147,51 @@ def _missing_documents(dossier: Dossier) -> list[ProcedureDocument]:
     ]
 
 
+def _check_submission(procedure: Procedure, form_data: dict, missing, file_problems=None) -> dict:
+    """The form's answers as submission stores them, or every gap at once (not the first only):
+    the answers', the required documents not there, the files that fail their check."""
+    problems: dict[str, list[str]] = dict(file_problems or {})
+    cleaned = form_data
+    try:
+        cleaned = validate_form_data(procedure, form_data)
+    except ValidationFailed as error:
+        problems.update(error.fields)
+    if missing:
+        problems["documents"] = [doc.name for doc in missing]
+    if problems:
+        raise ValidationFailed(_("Hồ sơ chưa đủ để nộp."), fields=problems)
+    return cleaned
+
+
+def check_first_submission(
+    *, procedure: Procedure, form_data: dict, uploads: dict, reused: Iterable[int]
+) -> dict:
+    """What submitting a new online application at once would refuse, checked before its draft
+    exists, so that a refused first submission leaves no draft behind. `uploads` maps a
+    document id to its uploaded file, `reused` lists the document ids given a file on record.
+    Raises ValidationFailed as `dossier_submit` does (each file's problem under "file_<id>");
+    returns the checked files, to hand to `attachment_add` (checked once)."""
+    checked, file_problems = {}, {}
+    for document in procedure.documents.all():
+        upload = uploads.get(document.pk)
+        if upload is None:
+            continue
+        try:
+            checked[document.pk] = check_upload(upload, document.allowed_types)
+        except ValidationFailed as error:
+            file_problems[f"file_{document.pk}"] = [
+                p for problems in error.fields.values() for p in problems
+            ] or [str(error.message)]
+    given = set(uploads) | set(reused)
+    missing = [
+        doc
+        for doc in procedure.documents.all()
+        if doc.must_be_uploaded(Channel.ONLINE) and doc.pk not in given
+    ]
+    _check_submission(procedure, form_data, missing, file_problems)
+    return checked
+
+
 @action_service(Action.SUBMIT)
 def dossier_submit(
     *, actor: Actor, dossier: Dossier, expected_version: int | None = None
@@ -153,16 +199,7 @@ def dossier_submit(
     """The citizen files the draft: it gets its code and waits for intake."""
 
     def mutate(d: Dossier, ctx: Context):
-        problems: dict[str, list[str]] = {}  # report every gap at once, not the first only
-        try:
-            d.form_data = validate_form_data(d.procedure, d.form_data)
-        except ValidationFailed as error:
-            problems.update(error.fields)
-        missing = _missing_documents(d)
-        if missing:
-            problems["documents"] = [doc.name for doc in missing]
-        if problems:
-            raise ValidationFailed(_("Hồ sơ chưa đủ để nộp."), fields=problems)
+        d.form_data = _check_submission(d.procedure, d.form_data, _missing_documents(d))
         d.applicant = profile_snapshot(ctx.actor.user)
         d.code = next_dossier_code(d.receiving_agency, ctx.now)
         d.submitted_at = ctx.now

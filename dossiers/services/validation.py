@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from ..errors import ValidationFailed
 from ..models import Procedure, ProcedureField
-from ..validators import APPLICANT_FIELDS, is_id_number, is_phone
+from ..validators import APPLICANT_FIELDS, id_number_problem, is_phone
 
 
 def validate_form_data(
@@ -92,8 +92,9 @@ def _clean_value(field: ProcedureField, value):
             raise DjangoValidationError(_("Số điện thoại không hợp lệ."))
         return str(value)
     if field.type == kind.ID_NUMBER:
-        if not is_id_number(value):
-            raise DjangoValidationError(_("Số định danh cá nhân gồm đúng 12 chữ số."))
+        problem = id_number_problem(value)
+        if problem:
+            raise DjangoValidationError(problem)
         return str(value)
     raise DjangoValidationError(_("Kiểu trường không được hỗ trợ."))
 
@@ -104,8 +105,10 @@ def clean_applicant(data: dict) -> dict:
     cleaned = {name: str(data.get(name) or "").strip() for name in APPLICANT_FIELDS}
     if not cleaned["full_name"]:
         errors["full_name"] = [_("Vui lòng nhập họ và tên.")]
-    if cleaned["id_number"] and not is_id_number(cleaned["id_number"]):
-        errors["id_number"] = [_("Số định danh cá nhân gồm đúng 12 chữ số.")]
+    if cleaned["id_number"]:
+        problem = id_number_problem(cleaned["id_number"], cleaned["date_of_birth"])
+        if problem:
+            errors["id_number"] = [problem]
     if cleaned["phone"] and not is_phone(cleaned["phone"]):
         errors["phone"] = [_("Số điện thoại không hợp lệ.")]
     if cleaned["email"]:

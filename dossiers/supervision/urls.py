@@ -7,6 +7,7 @@ app_name = "supervision"
 
 urlpatterns = [
     path("", supervision.dashboard, name="dashboard"),
+    path("charts.css", supervision.chart_stylesheet, name="charts_css"),
     path("dossiers/", supervision.drill_down, name="dossiers"),
     path("dossiers/<int:pk>/", supervision.dossier_trail, name="trail"),
     path("audit/", supervision.audit_log, name="audit"),
