@@ -14,6 +14,6 @@ def recompute(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("dossiers", "0025_queue_scale")]
+    dependencies = [("dossiers", "0027_slips_agency_payment_and_online_fee")]
 
     operations = [migrations.RunPython(recompute, migrations.RunPython.noop)]
