@@ -526,6 +526,64 @@ def wait_until_serving(url: str, seconds: float = 90) -> None:
     raise SystemExit(f"{url} did not answer within {seconds} s")
 
 
+def field_answer(field, applicant: dict):
+    """A plausible answer to one form question of a procedure."""
+    kind = field.type
+    if kind == "date":
+        return "2020-01-15"
+    if kind == "number":
+        return 1
+    if kind == "choice":
+        first = (field.choices or [""])[0]
+        return first[0] if isinstance(first, list | tuple) else first
+    if kind == "checkbox":
+        return True
+    if kind == "email":
+        return "bench@example.org"
+    if kind == "phone":
+        return "0912345678"
+    if kind == "id_number":
+        return applicant["id_number"]
+    return applicant["full_name"] if "name" in field.key else "Bench"
+
+
+def intake_body(who: Cast, portal_key: str) -> dict:
+    """An intake the API accepts for one of the busiest commune's procedures: its required
+    questions answered, its papers listed (probed once with the test client)."""
+    from django.test import Client
+
+    from dossiers.models import Procedure
+
+    applicant = {
+        "full_name": "Trần Thị Bench",
+        "id_number": "031190000001",
+        "date_of_birth": "1990-01-01",
+    }
+    client, problems = Client(), []
+    for procedure in Procedure.objects.filter(active=True).prefetch_related("fields", "documents"):
+        body = {
+            "procedure": procedure.code,
+            "agency": who.agency.code,
+            "channel": 4,
+            "reference": f"bench-probe-{procedure.code}-{time.time_ns()}",
+            "applicant": applicant,
+            "form_data": {
+                f.key: field_answer(f, applicant) for f in procedure.fields.all() if f.required
+            },
+            "papers": [d.pk for d in procedure.documents.all()],
+        }
+        response = client.post(
+            "/api/v1/dossiers/intake/",
+            json.dumps(body, ensure_ascii=False),
+            content_type="application/json",
+            headers={"Authorization": f"Token {portal_key}"},
+        )
+        if response.status_code == 201:
+            return {**body, "reference": "REF"}
+        problems.append(f"{procedure.code}: {response.status_code} {response.content[:200]!r}")
+    raise SystemExit("no procedure accepts the benchmark's intake:\n" + "\n".join(problems))
+
+
 def throughput(bench: Bench, who: Cast, api_key: str, *, concurrency: int, seconds: int) -> None:
     if not shutil.which("wrk"):
         bench.lines.append(
@@ -597,19 +655,7 @@ def throughput(bench: Bench, who: Cast, api_key: str, *, concurrency: int, secon
             who.integration, "bench-wrk"
         )[1]
         script = Path(tempfile.mkdtemp()) / "submit.lua"
-        procedure = sample.procedure.code
-        body = {
-            "procedure": procedure,
-            "agency": who.agency.code,
-            "channel": 4,
-            "reference": "REF",
-            "applicant": {
-                "full_name": "Trần Thị Bench",
-                "id_number": "031190000001",
-                "date_of_birth": "1990-01-01",
-            },
-            "form_data": {},
-        }
+        body = intake_body(who, portal_key)
         script.write_text(
             "counter = 0\n"
             "local thread_id = math.random(1, 1000000000)\n"

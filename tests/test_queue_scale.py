@@ -284,6 +284,9 @@ def test_the_reads_indexes_exist_on_postgresql(db):
         assert name in indexes, name
     assert "gin_trgm_ops" in indexes["dossier_search_trgm"]
     assert "WHERE" in indexes["dossier_recv_open"]
+    # A specialist's tab is counted from the index alone (the branches filter on the agencies).
+    for name in ("dossier_assignee_open", "dossier_assignee_open_filed"):
+        assert "receiving_agency_id, competent_agency_id)" in indexes[name], indexes[name]
 
 
 @pytest.mark.postgres

@@ -293,7 +293,16 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
                 condition=models.Q(status__in=sorted(CLOCK_RUNNING_STATUSES)),
             ),
             models.Index(
-                fields=["assignee", "status", "due_sort", "id"],
+                # The agencies last: the visibility branches filter on them from the index itself
+                # (index-only), not from the rows of a specialist with years of dossiers.
+                fields=[
+                    "assignee",
+                    "status",
+                    "due_sort",
+                    "id",
+                    "receiving_agency",
+                    "competent_agency",
+                ],
                 name="dossier_assignee_open",
                 condition=models.Q(status__in=QUEUE_STATUSES),
             ),
@@ -316,7 +325,16 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
                 condition=models.Q(status__in=QUEUE_STATUSES),
             ),
             models.Index(
-                fields=["assignee", "status", "submitted_at", "id"],
+                # The agencies last: the visibility branches filter on them from the index itself
+                # (index-only), not from the rows of a specialist with years of dossiers.
+                fields=[
+                    "assignee",
+                    "status",
+                    "submitted_at",
+                    "id",
+                    "receiving_agency",
+                    "competent_agency",
+                ],
                 name="dossier_assignee_open_filed",
                 condition=models.Q(status__in=QUEUE_STATUSES),
             ),
