@@ -38,9 +38,9 @@ def _signed_in(user) -> dict:
         )
         post["roles"].append(str(Role(membership.role).label))
     name, is_citizen = user.get_full_name(), False
-    if not posts:
-        # An administrator has no profile: their name alone. The profile is cached on the user
-        # when the view already read it.
+    if not posts and not (user.is_staff or user.is_superuser):
+        # An administrator has no profile: their name alone, without asking. The profile is
+        # cached on the user when the view already read it.
         with suppress(ObjectDoesNotExist):
             name, is_citizen = user.citizen_profile.full_name, True
     return {
