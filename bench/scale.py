@@ -526,32 +526,12 @@ def wait_until_serving(url: str, seconds: float = 90) -> None:
     raise SystemExit(f"{url} did not answer within {seconds} s")
 
 
-def field_answer(field, applicant: dict):
-    """A plausible answer to one form question of a procedure."""
-    kind = field.type
-    if kind == "date":
-        return "2020-01-15"
-    if kind == "number":
-        return 1
-    if kind == "choice":
-        first = (field.choices or [""])[0]
-        return first[0] if isinstance(first, list | tuple) else first
-    if kind == "checkbox":
-        return True
-    if kind == "email":
-        return "bench@example.org"
-    if kind == "phone":
-        return "0912345678"
-    if kind == "id_number":
-        return applicant["id_number"]
-    return applicant["full_name"] if "name" in field.key else "Bench"
-
-
 def intake_body(who: Cast, portal_key: str) -> dict:
     """An intake the API accepts for one of the busiest commune's procedures: its required
     questions answered, its papers listed (probed once with the test client)."""
     from django.test import Client
 
+    from dossiers.demo.scenarios import sample_answer
     from dossiers.models import Procedure
 
     applicant = {
@@ -568,7 +548,7 @@ def intake_body(who: Cast, portal_key: str) -> dict:
             "reference": f"bench-probe-{procedure.code}-{time.time_ns()}",
             "applicant": applicant,
             "form_data": {
-                f.key: field_answer(f, applicant) for f in procedure.fields.all() if f.required
+                f.key: sample_answer(f, applicant) for f in procedure.fields.all() if f.required
             },
             "papers": [d.pk for d in procedure.documents.all()],
         }

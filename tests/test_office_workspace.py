@@ -97,8 +97,14 @@ def test_time_left_counts_working_time_within_the_procedures_limit():
     due = calendar.due_at(start, 3, TimeUnit.WORKING_DAYS)
 
     def in_status(status):
+        # A supplement asked for during processing, as the service records it (the one that
+        # stops the clock).
         return Dossier(
-            procedure=procedure, status=status, clock_started_at=start, original_due_at=due
+            procedure=procedure,
+            status=status,
+            clock_started_at=start,
+            original_due_at=due,
+            supplement_return_status=Status.PROCESSING,
         )
 
     dossier = in_status(Status.PROCESSING)

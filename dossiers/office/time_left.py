@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
-from ..models import Dossier, TimeUnit
-from ..workflow import CLOCK_RUNNING_STATUSES, Status
+from ..appointment import paused_reason
+from ..models import ClockPause, Dossier, TimeUnit
+from ..workflow import CLOCK_RUNNING_STATUSES
 from ..worktime import WorkCalendar
 
 
@@ -47,9 +48,11 @@ def time_left(dossier: Dossier, now, calendar: WorkCalendar) -> TimeLeft | None:
     due = dossier.original_due_at
     if due is None:
         return None
-    if dossier.status == Status.SUPPLEMENT_REQUESTED:
+    # Whether the clock is stopped, and why: the rule the appointment and its slip follow.
+    reason = paused_reason(dossier)
+    if reason == ClockPause.Reason.SUPPLEMENT:
         return TimeLeft(_("tạm dừng tính thời hạn: chờ bổ sung hồ sơ"), "paused")
-    if dossier.status == Status.AWAITING_PAYMENT:
+    if reason == ClockPause.Reason.PAYMENT:
         return TimeLeft(_("tạm dừng tính thời hạn: chờ nộp phí, lệ phí"), "paused")
     if dossier.status not in CLOCK_RUNNING_STATUSES:
         return None
