@@ -26,7 +26,6 @@ from ..models import (
     Agency,
     Attachment,
     Dossier,
-    Membership,
     Procedure,
     ProcedureDocument,
     ProcedureField,
@@ -45,7 +44,7 @@ from ..validators import APPLICANT_FIELDS, is_id_number
 from ..workflow import OFFICIAL_ROLES, Action, Role, Status
 from ..worktime import WorkCalendar
 from . import queues
-from .forms import ACTION_FORMS, ApplicantForm, RegisterForm
+from .forms import ACTION_FORMS, ApplicantForm, RegisterForm, specialists_of
 from .time_left import time_left
 
 BULK_LIMIT = 50
@@ -127,7 +126,7 @@ def queue(request):
         "procedures": Procedure.objects.filter(active=True).order_by("name").only("code", "name"),
         "statuses": [s for s in Status.choices if s[0] != Status.DRAFT],
         "channels": Dossier._meta.get_field("channel").choices,
-        "specialists": _specialists(agencies),
+        "specialists": specialists_of(agencies),
         "saved_filters": SavedFilter.objects.filter(user=request.user),
         "can_bulk_receive": bool(agency_ids_with_role(request.user, Role.RECEPTION)),
         "bulk_limit": BULK_LIMIT,
@@ -163,19 +162,6 @@ def _sort_links(tab: str, order: str, query: str) -> dict:
             "aria_sort": ("descending" if descending else "ascending") if current else "none",
         }
     return links
-
-
-def _specialists(agencies):
-    from django.contrib.auth import get_user_model
-
-    # The few memberships first, then the users by primary key: a join (or a semi-join) let
-    # the planner walk the whole user table, every citizen account, on a province's database.
-    specialist_ids = set(
-        Membership.objects.filter(agency__in=agencies, role=Role.SPECIALIST).values_list(
-            "user_id", flat=True
-        )
-    )
-    return get_user_model().objects.filter(pk__in=specialist_ids).order_by("first_name", "username")
 
 
 @official_required
@@ -215,7 +201,7 @@ def bulk(request):
     assignee = None
     if action == Action.ASSIGN:
         assignee = (
-            _specialists(Agency.objects.filter(pk__in=official_agency_ids(request.user)))
+            specialists_of(Agency.objects.filter(pk__in=official_agency_ids(request.user)))
             .filter(pk=request.POST.get("assignee") or 0)
             .first()
         )
