@@ -286,8 +286,9 @@ _SEALED_FIELDS: dict = {}
 
 
 # Columns added to a sealed history table after rows were sealed, by history table. The rows
-# sealed before never had them, so an empty value (None or "") is left out of the hash: those
-# rows still verify after the migration, and a filled value is sealed like any other column.
+# sealed before never had them, so an empty value (None, "", False, [] or {}: what such a column
+# holds until it is used) is left out of the hash: those rows still verify after the migration,
+# and a filled value is sealed like any other column.
 # Every column added to a sealed history table from now on must be named here.
 ADDED_LATER = {
     "dossiers.historicalagency": frozenset(
@@ -295,6 +296,11 @@ ADDED_LATER = {
     ),
     "dossiers.historicalprocedure": frozenset({"fee_online_vnd"}),
 }
+
+
+def _unused(value) -> bool:
+    # Not `value in (...)`: 0 == False, and a 0 is a value like any other.
+    return value is None or value is False or (type(value) in (str, list, dict) and not value)
 
 
 def history_values_hash(model, value_of, *, stored: bool = False) -> str:
@@ -305,7 +311,7 @@ def history_values_hash(model, value_of, *, stored: bool = False) -> str:
     added_later = ADDED_LATER.get(model._meta.label_lower, ())
     for f in sealed_fields(model):
         value = value_of(f.attname)
-        if f.attname in added_later and value in (None, ""):
+        if f.attname in added_later and _unused(value):
             continue
         if value is None:
             content[f.attname] = None

@@ -571,3 +571,31 @@ def test_a_column_added_after_rows_were_sealed_leaves_their_seals_valid(commune,
     table = model._meta.db_table
     tamper(f"UPDATE {table} SET place_name = 'Tiên Lãng' WHERE id = %s", [agency.pk], table=table)
     assert any("edited" in problem for problem in verify_history())
+
+
+@pytest.mark.django_db
+def test_an_unused_boolean_or_list_added_later_is_left_out_but_a_zero_is_sealed(
+    procedure, monkeypatch
+):
+    """A boolean column added later holds False until it is used, a JSON one [] : both are left
+    out like an empty text. A 0 is a value, not "unused" (0 == False in Python)."""
+    model = procedure.history.model
+    row = model.objects.filter(id=procedure.pk).order_by("-history_id").first()
+    assert row.fee_due_later is False and row.channels == []
+    label = model._meta.label_lower
+    monkeypatch.setitem(
+        sealing.ADDED_LATER, label, frozenset({"fee_due_later", "channels", "time_limit_value"})
+    )
+    without = [
+        f for f in sealing.sealed_fields(model) if f.attname not in {"fee_due_later", "channels"}
+    ]
+
+    def hash_of(values):
+        return sealing.history_values_hash(model, lambda name: values.get(name, getattr(row, name)))
+
+    with_columns = hash_of({})
+    monkeypatch.setitem(sealing._SEALED_FIELDS, model, without)
+    assert hash_of({}) == with_columns
+    monkeypatch.delitem(sealing._SEALED_FIELDS, model)
+    assert hash_of({"fee_due_later": True}) != with_columns
+    assert hash_of({"time_limit_value": 0}) != hash_of({"time_limit_value": None})
