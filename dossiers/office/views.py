@@ -60,7 +60,12 @@ RECEPTION_ONLY = gettext_lazy("Chỉ cán bộ một cửa được tiếp nhậ
 def _visible(request, pk) -> Dossier:
     return get_object_or_404(
         queues.office_dossiers(request.user).select_related(
-            "procedure", "receiving_agency", "competent_agency", "assignee", "applicant_user"
+            "procedure",
+            "receiving_agency",
+            "competent_agency",
+            "assignee",
+            "applicant_user",
+            "assisted_by",
         ),
         pk=pk,
     )

@@ -46,7 +46,7 @@ from .processing import (
     dossier_stop,
     dossier_withdraw,
 )
-from .validation import clean_applicant, validate_form_data
+from .validation import clean_applicant, identity_answers, validate_form_data
 
 # Every action's service, by action name: the API and generic views dispatch through this.
 ACTION_SERVICES: dict[str, Callable[..., Dossier]] = {
@@ -83,6 +83,7 @@ __all__ = [
     "check_upload",
     "documents_on_file",
     "clean_applicant",
+    "identity_answers",
     "next_dossier_code",
     "validate_form_data",
     *(service.__name__ for service in ACTION_SERVICES.values()),

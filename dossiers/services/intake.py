@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from .. import clock, outbox
 from ..audit import append_event, history_reference, store_head
 from ..errors import ChangedMeanwhile, Forbidden, ValidationFailed
+from ..identity import eid_problem
 from ..models import Agency, Attachment, Channel, ClockPause, Dossier, Procedure, ProcedureDocument
 from ..permissions import (
     FileAction,
@@ -25,7 +26,7 @@ from .attachments import check_upload
 from .base import Actor, Context, action_service, lock_dossier, perform, require_text
 from .codes import next_dossier_code
 from .deadlines import close_pause, due_data, start_clock
-from .validation import clean_applicant, profile_snapshot, validate_form_data
+from .validation import clean_applicant, identity_answers, profile_snapshot, validate_form_data
 
 
 def dossier_create_draft(
@@ -56,6 +57,9 @@ def dossier_create_draft(
         raise ValidationFailed(
             fields={"procedure": [_("Thủ tục này không tiếp nhận hồ sơ qua kênh đã chọn.")]}
         )
+    problem = eid_problem(procedure, actor.eid_acr)
+    if problem:
+        raise Forbidden(problem)
     if receiving_agency.level != Agency.Level.COMMUNE and procedure.competent_level == "commune":
         raise ValidationFailed(fields={"agency": [_("Vui lòng chọn nơi tiếp nhận cấp xã.")]})
     cleaned = validate_form_data(procedure, form_data or {}, partial=True)
@@ -199,11 +203,19 @@ def dossier_submit(
     """The citizen files the draft: it gets its code and waits for intake."""
 
     def mutate(d: Dossier, ctx: Context):
-        d.form_data = _check_submission(d.procedure, d.form_data, _missing_documents(d))
+        problem = eid_problem(d.procedure, ctx.actor.eid_acr)
+        if problem:
+            raise Forbidden(problem)
+        form_data = {**d.form_data, **identity_answers(d.procedure, ctx.actor.user)}
+        d.form_data = _check_submission(d.procedure, form_data, _missing_documents(d))
         d.applicant = profile_snapshot(ctx.actor.user)
         d.code = next_dossier_code(d.receiving_agency, ctx.now)
         d.submitted_at = ctx.now
-        return {"code": d.code, "requested_delivery": d.requested_delivery}
+        d.eid_acr = ctx.actor.eid_acr or ""
+        data = {"code": d.code, "requested_delivery": d.requested_delivery}
+        if ctx.actor.eid_acr is not None:
+            data["eid_acr"] = d.eid_acr
+        return data
 
     return perform(
         actor=actor,
