@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from ..models import Dossier
 from ..workflow import Action, sources_of
+from .assisted import dossier_file_assisted
 from .attachments import (
     attach_requested,
     attachment_add,
@@ -89,6 +90,7 @@ __all__ = [
     *(service.__name__ for service in ACTION_SERVICES.values()),
     "dossier_create_draft",
     "dossier_intake",
+    "dossier_file_assisted",
     "check_first_submission",
     "dossier_receive_external",
     "dossier_update_draft",
