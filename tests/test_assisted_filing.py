@@ -197,3 +197,15 @@ def test_the_service_refuses_an_account_holder_on_a_paper_channel(
             assisted_for=citizen,
         )
     assert not Dossier.objects.exists()
+
+
+def test_the_citizen_page_says_the_dossier_was_filed_for_them(
+    client, reception, citizen, online_only
+):
+    client.force_login(reception)
+    _post_assisted(client, online_only)
+    dossier = Dossier.objects.get()
+    client.force_login(citizen)
+    assert "nộp trực tuyến thay bạn" in client.get(f"/my/dossiers/{dossier.pk}/").content.decode()
+    detail = client.get(f"/procedures/{online_only.code}/").content.decode()
+    assert "Chỉ nộp trực tuyến" in detail

@@ -341,3 +341,17 @@ def test_the_new_columns_are_added_later_to_sealed_histories():
     assert {"eid_issuer", "eid_subject", "eid_verified_at"} <= ADDED_LATER[
         "citizens.historicalcitizenprofile"
     ]
+
+
+def test_an_unreachable_provider_answers_a_page_not_a_500(client, settings, caplog):
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.ONESTOP_EID_ISSUER = f"http://127.0.0.1:{port}"
+    settings.ONESTOP_EID_CLIENT_ID = "x"
+    caplog.set_level(logging.WARNING, logger="onestop.eid")
+    response = client.get("/accounts/eid/login/")
+    assert response.status_code == 502
+    _refused(response, caplog, "provider_unavailable")
