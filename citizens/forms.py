@@ -46,8 +46,9 @@ class ProfileForm(forms.ModelForm):
                 )
             }
             for name in EID_FIELDS:
-                self.fields[name].disabled = True
-                self.fields[name].help_text = note
+                if getattr(self.instance, name):  # a date of birth the e-ID did not give is typed
+                    self.fields[name].disabled = True
+                    self.fields[name].help_text = note
 
     def clean_date_of_birth(self):
         value = self.cleaned_data["date_of_birth"]

@@ -47,7 +47,9 @@ def citizen_sign_up(*, password: str, **profile) -> User:
 def citizen_update_profile(*, user, **changes) -> CitizenProfile:
     profile = CitizenProfile.objects.select_for_update().get(user=user)
     # The ID number identifies the account; what the e-ID vouched for is not the citizen's to edit.
-    fixed = set(EID_FIELDS) if profile.eid_verified_at else {"id_number"}
+    fixed = {"id_number"}
+    if profile.eid_verified_at:
+        fixed |= {name for name in EID_FIELDS if getattr(profile, name)}
     for name in PROFILE_FIELDS:
         if name in changes and name not in fixed:
             setattr(profile, name, changes[name])

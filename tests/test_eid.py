@@ -355,3 +355,21 @@ def test_an_unreachable_provider_answers_a_page_not_a_500(client, settings, capl
     response = client.get("/accounts/eid/login/")
     assert response.status_code == 502
     _refused(response, caplog, "provider_unavailable")
+
+
+def test_a_date_of_birth_the_e_id_did_not_give_can_be_typed(client, eid_provider):
+    eid_provider.identity["birthdate"] = None
+    login_through(client)
+    response = client.post(
+        "/accounts/profile/",
+        {
+            "date_of_birth": "1990-05-17",
+            "phone": "0912345678",
+            "email": "an@example.vn",
+            "address": "Thôn Đông",
+        },
+    )
+    assert response.status_code == 302
+    profile = CitizenProfile.objects.get()
+    assert profile.date_of_birth.isoformat() == "1990-05-17"
+    assert profile.full_name == "Nguyễn Văn An"
