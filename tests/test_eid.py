@@ -373,3 +373,40 @@ def test_a_date_of_birth_the_e_id_did_not_give_can_be_typed(client, eid_provider
     profile = CitizenProfile.objects.get()
     assert profile.date_of_birth.isoformat() == "1990-05-17"
     assert profile.full_name == "Nguyễn Văn An"
+
+
+def test_an_administrator_sets_the_requirement_in_the_admin(client, procedure):
+    admin = User.objects.create_superuser("root", "root@example.vn", "onestop-test")
+    client.force_login(admin)
+    page = client.get(f"/admin/dossiers/procedure/{procedure.pk}/change/").content.decode()
+    assert 'name="eid_required"' in page and 'name="eid_min_acr"' in page
+
+
+def test_a_token_signed_with_the_client_secret_is_refused(eid_provider, client):
+    """Algorithm confusion: HS256 with the (shared) client secret is never accepted."""
+    import time
+
+    from joserfc import jwt
+    from joserfc.jwk import OctKey
+
+    from citizens import eid
+
+    start = client.get("/accounts/eid/login/")
+    nonce = parse_qs(urlsplit(start["Location"]).query)["nonce"][0]
+    now = int(time.time())
+    claims = {
+        "iss": eid_provider.issuer,
+        "aud": eid_provider.client_id,
+        "sub": "x",
+        "iat": now,
+        "exp": now + 60,
+        "nonce": nonce,
+        "id_number": "031090001234",
+        "name": "X",
+    }
+    forged = jwt.encode(
+        {"alg": "HS256"}, claims, OctKey.import_key(eid_provider.client_secret.encode())
+    )
+    with pytest.raises(eid.Refused) as refused:
+        eid.verify_id_token(forged, nonce=nonce)
+    assert refused.value.reason == "signature"
