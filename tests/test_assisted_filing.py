@@ -209,3 +209,11 @@ def test_the_citizen_page_says_the_dossier_was_filed_for_them(
     assert "nộp trực tuyến thay bạn" in client.get(f"/my/dossiers/{dossier.pk}/").content.decode()
     detail = client.get(f"/procedures/{online_only.code}/").content.decode()
     assert "Chỉ nộp trực tuyến" in detail
+
+
+def test_assisted_filing_is_not_held_to_the_e_id_requirement(client, reception, citizen, procedure):
+    procedure.eid_required = True
+    procedure.save()
+    client.force_login(reception)
+    assert _post_assisted(client, procedure).status_code == 302
+    assert Dossier.objects.get().eid_acr == ""

@@ -410,3 +410,10 @@ def test_a_token_signed_with_the_client_secret_is_refused(eid_provider, client):
     with pytest.raises(eid.Refused) as refused:
         eid.verify_id_token(forged, nonce=nonce)
     assert refused.value.reason == "signature"
+
+
+def test_a_wrong_client_secret_is_refused_by_the_provider(client, eid_provider, settings, caplog):
+    settings.ONESTOP_EID_CLIENT_SECRET = "not-the-secret"
+    caplog.set_level(logging.WARNING, logger="onestop.eid")
+    _refused(login_through(client), caplog, "token")
+    assert eid_provider.token_requests[-1]["why"] == "client authentication"
