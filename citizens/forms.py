@@ -6,8 +6,10 @@ import datetime as dt
 
 from django import forms
 from django.contrib.auth import password_validation
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
+from dossiers.identity import EID_FIELDS
 from dossiers.lookup import normalize_code, normalize_key
 from dossiers.models import Agency, Dossier
 from dossiers.validators import id_number_problem
@@ -36,6 +38,17 @@ class ProfileForm(forms.ModelForm):
         if self.instance.pk:
             # The ID number names the account; changing it is an administrator's job.
             self.fields["id_number"].disabled = True
+        if self.instance.pk and self.instance.eid_verified_at:
+            # Vouched for by the national e-ID: read-only (the service ignores them too).
+            note = _("Theo định danh điện tử, xác thực lúc %(at)s.") % {
+                "at": formats.date_format(
+                    timezone.localtime(self.instance.eid_verified_at), "d/m/Y H:i"
+                )
+            }
+            for name in EID_FIELDS:
+                if getattr(self.instance, name):  # a date of birth the e-ID did not give is typed
+                    self.fields[name].disabled = True
+                    self.fields[name].help_text = note
 
     def clean_date_of_birth(self):
         value = self.cleaned_data["date_of_birth"]
@@ -112,14 +125,20 @@ class ApplicationForm(forms.Form):
         help_text=_("Cách bạn muốn nhận kết quả giải quyết; cán bộ trả kết quả theo lựa chọn này."),
     )
 
-    def __init__(self, *args, procedure, definitions, lock_agency=False, **kwargs):
+    def __init__(self, *args, procedure, definitions, lock_agency=False, identity=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.procedure = procedure
         self.definitions = list(definitions)
+        identity = identity or {}
         for definition in self.definitions:
             field = procedure_form_field(definition)
             field.widget.attrs["aria-required"] = "true" if definition.required else "false"
             field.onestop_required = definition.required
+            if definition.key in identity:
+                # Vouched for by the e-ID (services.validation.identity_answers): read-only.
+                field.disabled = True
+                field.help_text = _("Theo định danh điện tử; không sửa được.")
+                self.initial[f"f_{definition.key}"] = identity[definition.key]
             self.fields[f"f_{definition.key}"] = field
         if lock_agency:
             self.fields["agency"].disabled = True

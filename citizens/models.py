@@ -23,6 +23,16 @@ class CitizenProfile(models.Model):
     )
     email = models.EmailField(_("thư điện tử"), blank=True)
     address = models.CharField(_("địa chỉ"), max_length=255, blank=True)
+    # Where the identity fields (full name, ID number, date of birth) came from: set by a login
+    # with the national e-ID (citizens/eid.py), which makes them read-only. Empty: typed by the
+    # citizen at sign-up. Columns added later to a sealed history (sealing.ADDED_LATER).
+    eid_issuer = models.CharField(_("nguồn định danh điện tử"), max_length=255, blank=True)
+    eid_subject = models.CharField(
+        _("mã người dùng tại nguồn định danh"), max_length=255, blank=True
+    )
+    eid_verified_at = models.DateTimeField(
+        _("xác thực định danh điện tử lúc"), null=True, blank=True
+    )
     history = HistoricalRecords(bases=[SealedHistory])
 
     class Meta:
@@ -31,6 +41,10 @@ class CitizenProfile(models.Model):
 
     def __str__(self):
         return self.full_name
+
+    @property
+    def identity_from_eid(self) -> bool:
+        return self.eid_verified_at is not None
 
     def snapshot(self) -> dict:
         data = {name: getattr(self, name) for name in APPLICANT_FIELDS}

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from .views import accounts, catalogue, dossiers, lookup
+from .views import accounts, catalogue, dossiers, eid, lookup
 
 app_name = "citizens"
 
@@ -29,6 +29,8 @@ urlpatterns = [
     path("lookup/", lookup.lookup, name="lookup"),
     path("accounts/sign-up/", accounts.sign_up, name="sign_up"),
     path("accounts/profile/", accounts.profile, name="profile"),
+    path("accounts/eid/login/", eid.eid_start, name="eid_start"),
+    path("accounts/eid/callback/", eid.eid_callback, name="eid_callback"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(

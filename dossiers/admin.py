@@ -236,7 +236,14 @@ class ProcedureAdmin(ScopedHistoryAdmin):
         "fee_vnd",
         "active",
     )
-    list_filter = ("sector", "active", "time_limit_unit", "supplement_policy", "confidence")
+    list_filter = (
+        "sector",
+        "active",
+        "time_limit_unit",
+        "supplement_policy",
+        "confidence",
+        "eid_required",
+    )
     search_fields = ("code", "name")
     inlines = [ProcedureDocumentInline, ProcedureFieldInline]
 

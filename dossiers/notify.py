@@ -70,6 +70,18 @@ def compose(dossier: Dossier, event: DossierEvent) -> tuple[str, str]:
             _("Hồ sơ %(code)s (%(procedure)s) hiện ở trạng thái: %(status)s.")
             % {"code": dossier.code, "procedure": dossier.procedure.name, "status": status},
         ]
+        if event.data.get("assisted"):
+            # Assisted filing (services/assisted.py): the person learns who filed in their name.
+            lines += [
+                _(
+                    "Hồ sơ được cán bộ %(official)s nộp trực tuyến thay bạn tại %(place)s. "
+                    "Nếu bạn không yêu cầu việc này, vui lòng báo ngay cho cơ quan."
+                )
+                % {
+                    "official": event.data.get("assisted_by_name", ""),
+                    "place": dossier.reception_name,
+                }
+            ]
         if event.event_type == EventType.SUPPLEMENT_REQUESTED:
             lines += ["", _("Giấy tờ cần bổ sung:")]
             lines += [f"- {name}" for name in event.data.get("document_names", [])]

@@ -288,7 +288,12 @@ def _rated_once(user, dossier: Dossier, role: str) -> None:
 
 
 def _reception_scans_walk_ins_only(user, dossier: Dossier, role: str) -> None:
-    if role == Role.RECEPTION and dossier.applicant_user_id is not None:
+    # An assisted filing was made at the counter: its scans are reception's, as a walk-in's.
+    if (
+        role == Role.RECEPTION
+        and dossier.applicant_user_id is not None
+        and dossier.assisted_by_id is None
+    ):
         raise Forbidden(_("Bạn không có quyền thêm tài liệu vào hồ sơ này."))
 
 

@@ -294,7 +294,11 @@ ADDED_LATER = {
     "dossiers.historicalagency": frozenset(
         {"place_name", "office_hours", "bank_account_number", "bank_name", "bank_beneficiary"}
     ),
-    "dossiers.historicalprocedure": frozenset({"fee_online_vnd"}),
+    "dossiers.historicalprocedure": frozenset({"fee_online_vnd", "eid_required", "eid_min_acr"}),
+    "dossiers.historicaldossier": frozenset({"eid_acr", "assisted_by_id"}),
+    "citizens.historicalcitizenprofile": frozenset(
+        {"eid_issuer", "eid_subject", "eid_verified_at"}
+    ),
 }
 
 

@@ -358,6 +358,32 @@ ONESTOP_PUBLIC_URL = os.environ.get("ONESTOP_PUBLIC_URL", "http://127.0.0.1:8000
 # dossier with the agency's counter and bank details).
 ONESTOP_PAYMENT_WORKING_DAYS = int(os.environ.get("ONESTOP_PAYMENT_WORKING_DAYS", "5"))
 
+# Login with the national e-ID (OpenID Connect; citizens/eid.py, docs/integrations.md "e-ID").
+# Off while ONESTOP_EID_ISSUER is empty. The provider's endpoints and keys come from
+# <issuer>/.well-known/openid-configuration, cached for ONESTOP_EID_DISCOVERY_CACHE_SECONDS.
+ONESTOP_EID_ISSUER = os.environ.get("ONESTOP_EID_ISSUER", "").rstrip("/")
+ONESTOP_EID_CLIENT_ID = os.environ.get("ONESTOP_EID_CLIENT_ID", "")
+ONESTOP_EID_CLIENT_SECRET = os.environ.get("ONESTOP_EID_CLIENT_SECRET", "")
+ONESTOP_EID_SCOPES = os.environ.get("ONESTOP_EID_SCOPES", "openid profile")
+# Asked of the provider (space-separated, in order of preference); empty: not sent.
+ONESTOP_EID_ACR_VALUES = os.environ.get("ONESTOP_EID_ACR_VALUES", "")
+# The assurance levels the provider uses, lowest first (comma-separated): a procedure's minimum
+# level is compared by this order.
+ONESTOP_EID_ACR_ORDER = env_list("ONESTOP_EID_ACR_ORDER")
+# The ID-token claims carrying the 12-digit personal identification number, the full name and
+# the date of birth (YYYY-MM-DD).
+ONESTOP_EID_ID_NUMBER_CLAIM = os.environ.get("ONESTOP_EID_ID_NUMBER_CLAIM", "id_number")
+ONESTOP_EID_NAME_CLAIM = os.environ.get("ONESTOP_EID_NAME_CLAIM", "name")
+ONESTOP_EID_BIRTHDATE_CLAIM = os.environ.get("ONESTOP_EID_BIRTHDATE_CLAIM", "birthdate")
+# The provider's name on the login button ("Đăng nhập bằng VNeID").
+ONESTOP_EID_BUTTON_LABEL = os.environ.get("ONESTOP_EID_BUTTON_LABEL", "VNeID")
+ONESTOP_EID_DISCOVERY_CACHE_SECONDS = int(
+    os.environ.get("ONESTOP_EID_DISCOVERY_CACHE_SECONDS", "3600")
+)
+ONESTOP_EID_TIMEOUT_SECONDS = float(os.environ.get("ONESTOP_EID_TIMEOUT_SECONDS", "10"))
+# Clock difference allowed when checking an ID token's exp and iat.
+ONESTOP_EID_LEEWAY_SECONDS = int(os.environ.get("ONESTOP_EID_LEEWAY_SECONDS", "60"))
+
 # Background jobs: Django's Tasks API (the django-tasks backport) with the database backend, so a
 # job is a row written in the action's own transaction. Run workers with `manage.py run_worker`.
 TASKS = {

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from dossiers import appointment, clock, filecheck, payment, services, slips
+from dossiers import appointment, clock, filecheck, identity, payment, services, slips
 from dossiers.errors import ChangedMeanwhile, DomainError, ValidationFailed
 from dossiers.models import Attachment, Channel, Dossier, Procedure, ProcedureDocument
 from dossiers.permissions import available_actions, result_visible_to_applicant, visible_dossiers
@@ -165,15 +165,23 @@ def apply(request, code):
     if not hasattr(request.user, "citizen_profile"):
         messages.error(request, _("Vui lòng dùng tài khoản công dân để nộp hồ sơ."))
         return redirect("citizens:procedure_detail", code=code)
+    needs_eid = _needs_eid(request, procedure)
+    if needs_eid:
+        return needs_eid
     definitions = procedure.fields.all()
+    vouched = services.identity_answers(procedure, request.user)
     if request.method == "GET":
         initial = _initial_answers(request, procedure)
         agency = request.GET.get("agency")
         if agency and agency.isdigit():
             initial["agency"] = agency
-        form = ApplicationForm(initial=initial, procedure=procedure, definitions=definitions)
+        form = ApplicationForm(
+            initial=initial, procedure=procedure, definitions=definitions, identity=vouched
+        )
         return _render_apply(request, procedure, form)
-    form = ApplicationForm(request.POST, procedure=procedure, definitions=definitions)
+    form = ApplicationForm(
+        request.POST, procedure=procedure, definitions=definitions, identity=vouched
+    )
     form.is_valid()
     agency = form.cleaned_data.get("agency")
     if agency is None:
@@ -205,6 +213,20 @@ def apply(request, code):
         messages.info(request, _("Hồ sơ này đã được nộp."))
         return redirect(_detail_url(dossier))
     return _save_draft(request, dossier, form, checked)
+
+
+def _needs_eid(request, procedure):
+    """The page saying this procedure asks for an e-ID login (with the button to log in with
+    it and come back), or None when the session's login is enough."""
+    problem = identity.eid_problem(procedure, Actor.from_request(request).eid_acr)
+    if problem is None:
+        return None
+    return render(
+        request,
+        "citizens/eid_required.html",
+        {"procedure": procedure, "problem": problem, "next": request.get_full_path()},
+        status=403,
+    )
 
 
 def _check_first_submission(request, procedure, form):
@@ -258,14 +280,22 @@ def dossier_edit(request, pk):
             messages.info(request, _("Hồ sơ này đã được nộp."))
         return redirect(_detail_url(dossier))
     procedure = dossier.procedure
+    needs_eid = _needs_eid(request, procedure)
+    if needs_eid:
+        return needs_eid
     definitions = procedure.fields.all()
+    vouched = services.identity_answers(procedure, request.user)
     if request.method == "GET":
         initial = {f"f_{k}": v for k, v in dossier.form_data.items()}
         initial["agency"] = dossier.receiving_agency_id
         if dossier.requested_delivery:
             initial["delivery"] = dossier.requested_delivery
         form = ApplicationForm(
-            initial=initial, procedure=procedure, definitions=definitions, lock_agency=True
+            initial=initial,
+            procedure=procedure,
+            definitions=definitions,
+            lock_agency=True,
+            identity=vouched,
         )
         return _render_apply(request, procedure, form, dossier)
     # The place of filing is fixed once the draft exists (a disabled field takes its initial).
@@ -275,6 +305,7 @@ def dossier_edit(request, pk):
         procedure=procedure,
         definitions=definitions,
         lock_agency=True,
+        identity=vouched,
     )
     form.is_valid()
     return _save_draft(request, dossier, form)

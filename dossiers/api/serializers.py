@@ -53,6 +53,12 @@ class FieldSerializer(serializers.ModelSerializer):
 class ProcedureSerializer(serializers.ModelSerializer):
     documents = DocumentSerializer(many=True, read_only=True)
     fields = FieldSerializer(many=True, read_only=True)
+    online_only = serializers.BooleanField(
+        read_only=True,
+        help_text="Filed online only (no counter or postal intake): the 2025 directive on "
+        "essential online services. At the counter, an official files it online on the "
+        "applicant's behalf (assisted filing).",
+    )
 
     class Meta:
         model = Procedure
@@ -69,6 +75,9 @@ class ProcedureSerializer(serializers.ModelSerializer):
             "fee_online_vnd",
             "fee_note",
             "channels",
+            "online_only",
+            "eid_required",
+            "eid_min_acr",
             "result_description",
             "documents",
             "fields",
@@ -101,6 +110,14 @@ class DossierSerializer(serializers.ModelSerializer):
     receiving_agency = serializers.CharField(source="receiving_agency.code")
     competent_agency = serializers.CharField(source="competent_agency.code")
     assignee = serializers.SerializerMethodField()
+    assisted_by = serializers.SerializerMethodField(
+        help_text="The official who filed online at the counter on the applicant's behalf "
+        "(assisted filing); null for the applicant's own filing."
+    )
+    eid_acr = serializers.CharField(
+        help_text="Assurance level (OpenID Connect acr) of the e-ID login that filed the "
+        "dossier; empty when it was not filed in an e-ID session."
+    )
     overdue = serializers.SerializerMethodField()
     attachments = serializers.SerializerMethodField()
     available_actions = serializers.SerializerMethodField(
@@ -119,6 +136,8 @@ class DossierSerializer(serializers.ModelSerializer):
             "receiving_agency",
             "competent_agency",
             "channel",
+            "assisted_by",
+            "eid_acr",
             "applicant",
             "form_data",
             "created_at",
@@ -144,6 +163,9 @@ class DossierSerializer(serializers.ModelSerializer):
 
     def get_assignee(self, dossier) -> str | None:
         return dossier.assignee.get_username() if dossier.assignee_id else None
+
+    def get_assisted_by(self, dossier) -> str | None:
+        return dossier.assisted_by.get_username() if dossier.assisted_by_id else None
 
     def get_overdue(self, dossier) -> bool:
         return dossier.is_overdue(clock.now())

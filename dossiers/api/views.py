@@ -188,7 +188,9 @@ class DossierViewSet(viewsets.GenericViewSet):
     def get_queryset(self):
         return (
             visible_dossiers(self.request.user)
-            .select_related("procedure", "receiving_agency", "competent_agency", "assignee")
+            .select_related(
+                "procedure", "receiving_agency", "competent_agency", "assignee", "assisted_by"
+            )
             .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
         )
 

@@ -58,6 +58,17 @@ class Procedure(models.Model):
             "Danh sách kênh (1 trực tiếp, 2 trực tuyến, 3 bưu chính); để trống = mọi kênh."
         ),
     )
+    eid_required = models.BooleanField(
+        _("bắt buộc đăng nhập bằng định danh điện tử"),
+        default=False,
+        help_text=_("Công dân chỉ nộp hồ sơ trực tuyến khi đã đăng nhập bằng định danh điện tử."),
+    )
+    eid_min_acr = models.CharField(
+        _("mức độ bảo đảm tối thiểu (acr)"),
+        max_length=64,
+        blank=True,
+        help_text=_("Để trống: mọi mức. Các mức được so theo thứ tự trong ONESTOP_EID_ACR_ORDER."),
+    )
     result_description = models.TextField(_("kết quả thực hiện"), blank=True)
     legal_basis = models.JSONField(_("căn cứ pháp lý"), default=list, blank=True)
     confidence = models.CharField(
@@ -90,6 +101,12 @@ class Procedure(models.Model):
     def accepts(self, channel: int) -> bool:
         return not self.channels or channel in self.channels
 
+    @property
+    def online_only(self) -> bool:
+        """Filed online only (the 2025 directive on essential online services): the channels
+        name online filing and no paper channel (counter, post)."""
+        return bool(self.channels) and not (set(self.channels) & PAPER_CHANNELS)
+
     def fee_for(self, channel: int) -> int | None:
         """The fee of the channel a dossier was filed through: the online level for a filing made
         online (here, the national portal or another system), else the counter level."""
@@ -109,6 +126,8 @@ class Channel(models.IntegerChoices):
 
 # Filings made online, which the online fee level applies to (filed on a portal, not on paper).
 ONLINE_CHANNELS = frozenset({Channel.ONLINE, Channel.NATIONAL_PORTAL, Channel.OTHER_SYSTEM})
+# Paper filings: what an online-only procedure refuses.
+PAPER_CHANNELS = frozenset({Channel.COUNTER, Channel.POSTAL})
 
 
 class ProcedureDocument(models.Model):

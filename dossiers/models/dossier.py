@@ -206,6 +206,18 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         verbose_name=_("hệ thống gửi"),
     )
     external_ref = models.CharField(_("mã hồ sơ của hệ thống gửi"), max_length=100, blank=True)
+    # The assurance level (OpenID Connect `acr`) of the e-ID login of the session that filed the
+    # dossier; empty: filed without an e-ID login. Sealed, added later (sealing.ADDED_LATER).
+    eid_acr = models.CharField(_("mức độ bảo đảm định danh điện tử"), max_length=64, blank=True)
+    # Filed online at the counter by this official on the applicant's behalf (assisted filing).
+    assisted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("cán bộ hỗ trợ nộp trực tuyến"),
+    )
 
     # The due order's key (the legal due date, far in the future while there is none), computed
     # by the database on every write, so that an index serves the queues' order.

@@ -212,3 +212,13 @@ class RegisterForm(forms.Form):
         if start and end and (end - start).days > 366:
             self.add_error("date_to", _("Tối đa một năm mỗi lần xuất."))
         return cleaned
+
+
+class AssistedApplicantForm(ApplicantForm):
+    """Assisted filing (services/assisted.py): the ID number decides who the applicant is; the
+    other details are typed only for a person without an account (an account's profile is
+    used as it is)."""
+
+    channel = None  # always online
+    full_name = forms.CharField(label=_("Họ và tên người nộp"), max_length=255, required=False)
+    id_number = forms.CharField(label=_("Số định danh cá nhân"), validators=[CITIZEN_ID_VALIDATOR])

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import assisted, views
 
 app_name = "office"
 
@@ -11,6 +11,8 @@ urlpatterns = [
     path("bulk/", views.bulk, name="bulk"),
     path("intake/", views.intake_choose, name="intake_choose"),
     path("intake/<str:code>/", views.intake, name="intake"),
+    path("assisted/", assisted.assisted_choose, name="assisted_choose"),
+    path("assisted/<str:code>/", assisted.assisted, name="assisted"),
     path("register/", views.register, name="register"),
     path("exports/", views.exports, name="exports"),
     path("exports/<int:pk>/download/", views.export_download, name="export_download"),

@@ -40,6 +40,7 @@ from ..permissions import (
 )
 from ..queries import apply_filters
 from ..services import Actor
+from ..services.intake import online_only_problem
 from ..validators import APPLICANT_FIELDS, is_id_number
 from ..workflow import OFFICIAL_ROLES, Action, Role, Status
 from ..worktime import WorkCalendar
@@ -60,7 +61,12 @@ RECEPTION_ONLY = gettext_lazy("Chỉ cán bộ một cửa được tiếp nhậ
 def _visible(request, pk) -> Dossier:
     return get_object_or_404(
         queues.office_dossiers(request.user).select_related(
-            "procedure", "receiving_agency", "competent_agency", "assignee", "applicant_user"
+            "procedure",
+            "receiving_agency",
+            "competent_agency",
+            "assignee",
+            "applicant_user",
+            "assisted_by",
         ),
         pk=pk,
     )
@@ -436,6 +442,10 @@ def intake(request, code):
     agencies = _reception_agencies(request.user)
     if not agencies:
         return forbidden(request, RECEPTION_ONLY)
+    if procedure.online_only:  # no paper intake: the page says how to file it (assisted.py)
+        context = {"procedure": procedure, "problem": online_only_problem(procedure)}
+        status = 400 if request.method == "POST" else 200
+        return render(request, "office/online_only.html", context, status=status)
     definitions = list(procedure.fields.all())
     from_applicant = {
         d.key: d.profile_source for d in definitions if d.profile_source in APPLICANT_FIELDS

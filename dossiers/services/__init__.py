@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from ..models import Dossier
 from ..workflow import Action, sources_of
+from .assisted import dossier_file_assisted
 from .attachments import (
     attach_requested,
     attachment_add,
@@ -46,7 +47,7 @@ from .processing import (
     dossier_stop,
     dossier_withdraw,
 )
-from .validation import clean_applicant, validate_form_data
+from .validation import clean_applicant, identity_answers, validate_form_data
 
 # Every action's service, by action name: the API and generic views dispatch through this.
 ACTION_SERVICES: dict[str, Callable[..., Dossier]] = {
@@ -83,11 +84,13 @@ __all__ = [
     "check_upload",
     "documents_on_file",
     "clean_applicant",
+    "identity_answers",
     "next_dossier_code",
     "validate_form_data",
     *(service.__name__ for service in ACTION_SERVICES.values()),
     "dossier_create_draft",
     "dossier_intake",
+    "dossier_file_assisted",
     "check_first_submission",
     "dossier_receive_external",
     "dossier_update_draft",

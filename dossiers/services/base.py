@@ -16,6 +16,7 @@ from django_fsm import ConcurrentTransition, TransitionNotAllowed
 from .. import clock, outbox
 from ..audit import append_event, history_reference, store_head
 from ..errors import ChangedMeanwhile, NotFound, ValidationFailed
+from ..identity import session_acr
 from ..models import Agency, Dossier
 from ..permissions import authorize, authorize_role, can_see
 from ..workflow import ACTION_EVENT, SAME, edge_for
@@ -24,14 +25,20 @@ from ..worktime import WorkCalendar
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acts and from where (the IP goes into the audit event)."""
+    """Who acts and from where (the IP goes into the audit event), and the assurance level of
+    the session's e-ID login (None: the session did not log in with the e-ID)."""
 
     user: Any
     ip: str | None = None
+    eid_acr: str | None = None
 
     @classmethod
     def from_request(cls, request) -> Actor:
-        return cls(user=request.user, ip=request.META.get("REMOTE_ADDR"))
+        return cls(
+            user=request.user,
+            ip=request.META.get("REMOTE_ADDR"),
+            eid_acr=session_acr(getattr(request, "session", None), request.user),
+        )
 
 
 def lock_dossier(dossier_id: int, user) -> Dossier:

@@ -12,7 +12,9 @@ from django.utils.translation import gettext as _
 from .. import clock, outbox
 from ..audit import append_event, history_reference, store_head
 from ..errors import ChangedMeanwhile, Forbidden, ValidationFailed
+from ..identity import eid_problem
 from ..models import Agency, Attachment, Channel, ClockPause, Dossier, Procedure, ProcedureDocument
+from ..models.catalogue import PAPER_CHANNELS
 from ..permissions import (
     FileAction,
     authorize,
@@ -25,7 +27,7 @@ from .attachments import check_upload
 from .base import Actor, Context, action_service, lock_dossier, perform, require_text
 from .codes import next_dossier_code
 from .deadlines import close_pause, due_data, start_clock
-from .validation import clean_applicant, profile_snapshot, validate_form_data
+from .validation import clean_applicant, identity_answers, profile_snapshot, validate_form_data
 
 
 def dossier_create_draft(
@@ -56,6 +58,9 @@ def dossier_create_draft(
         raise ValidationFailed(
             fields={"procedure": [_("Thủ tục này không tiếp nhận hồ sơ qua kênh đã chọn.")]}
         )
+    problem = eid_problem(procedure, actor.eid_acr)
+    if problem:
+        raise Forbidden(problem)
     if receiving_agency.level != Agency.Level.COMMUNE and procedure.competent_level == "commune":
         raise ValidationFailed(fields={"agency": [_("Vui lòng chọn nơi tiếp nhận cấp xã.")]})
     cleaned = validate_form_data(procedure, form_data or {}, partial=True)
@@ -199,11 +204,19 @@ def dossier_submit(
     """The citizen files the draft: it gets its code and waits for intake."""
 
     def mutate(d: Dossier, ctx: Context):
-        d.form_data = _check_submission(d.procedure, d.form_data, _missing_documents(d))
+        problem = eid_problem(d.procedure, ctx.actor.eid_acr)
+        if problem:
+            raise Forbidden(problem)
+        form_data = {**d.form_data, **identity_answers(d.procedure, ctx.actor.user)}
+        d.form_data = _check_submission(d.procedure, form_data, _missing_documents(d))
         d.applicant = profile_snapshot(ctx.actor.user)
         d.code = next_dossier_code(d.receiving_agency, ctx.now)
         d.submitted_at = ctx.now
-        return {"code": d.code, "requested_delivery": d.requested_delivery}
+        d.eid_acr = ctx.actor.eid_acr or ""
+        data = {"code": d.code, "requested_delivery": d.requested_delivery}
+        if ctx.actor.eid_acr is not None:
+            data["eid_acr"] = d.eid_acr
+        return data
 
     return perform(
         actor=actor,
@@ -225,14 +238,26 @@ def dossier_intake(
     channel: int = Channel.COUNTER,
     note: str = "",
     requested_delivery: str = "",
+    assisted_for=None,
 ) -> Dossier:
     """Reception records a walk-in dossier, received at once (no citizen account needed).
 
     `papers_seen` lists the procedure documents whose paper originals the officer checked; scans
     can be added afterwards with `attachment_add`.
+
+    Assisted filing (services/assisted.py) comes through here too, with `channel` online: the
+    official files online on the applicant's behalf; `assisted_for` is the applicant's account,
+    or None for a person without one.
     """
     authority = authorize_intake(actor.user, agency)
-    if channel not in (Channel.COUNTER, Channel.POSTAL) or not procedure.accepts(channel):
+    assisted = channel == Channel.ONLINE
+    if channel in PAPER_CHANNELS:
+        refuse_paper_if_online_only(procedure)
+    if (
+        channel not in (Channel.COUNTER, Channel.POSTAL, Channel.ONLINE)
+        or not procedure.accepts(channel)
+        or (assisted_for is not None and not assisted)
+    ):
         raise ValidationFailed(fields={"channel": [_("Kênh nộp không hợp lệ cho thủ tục này.")]})
     snapshot = clean_applicant(applicant)
     cleaned = validate_form_data(procedure, form_data)
@@ -260,6 +285,8 @@ def dossier_intake(
             channel=channel,
             created_at=now,
             requested_delivery=requested_delivery,
+            applicant_user=assisted_for,
+            assisted_by=actor.user if assisted else None,
         )
         ctx = Context(actor=actor, role=authority.role, agency=agency, now=now)
         dossier.intake()
@@ -291,6 +318,7 @@ def dossier_intake(
                 "papers_seen": sorted(seen),
                 "requested_delivery": requested_delivery,
                 **due_data(dossier),
+                **(_assisted_data(actor, assisted_for) if assisted else {}),
                 "history": history_reference(dossier),
             },
             from_status="",
@@ -299,6 +327,32 @@ def dossier_intake(
         store_head(dossier)
         outbox.record(dossier, event)
     return dossier
+
+
+def _assisted_data(actor: Actor, account) -> dict:
+    return {
+        "assisted": True,
+        "assisted_by": actor.user.get_username(),
+        "assisted_by_name": actor.user.get_full_name() or actor.user.get_username(),
+        "applicant_account": account is not None,
+    }
+
+
+def online_only_problem(procedure: Procedure) -> str | None:
+    """Why paper intake (counter, post) of `procedure` is refused, or None."""
+    if not procedure.online_only:
+        return None
+    return _(
+        "Thủ tục này chỉ tiếp nhận hồ sơ trực tuyến (dịch vụ công thiết yếu, theo chỉ thị năm "
+        "2025): không tiếp nhận hồ sơ giấy. Hướng dẫn công dân nộp trực tuyến, hoặc cán bộ một "
+        "cửa nộp trực tuyến thay công dân (hỗ trợ nộp trực tuyến)."
+    )
+
+
+def refuse_paper_if_online_only(procedure: Procedure) -> None:
+    problem = online_only_problem(procedure)
+    if problem:
+        raise ValidationFailed(problem, fields={"channel": [problem]})
 
 
 # Channels of dossiers filed elsewhere and sent here by another system. Such a filing is an

@@ -10,6 +10,7 @@ from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
 from ..errors import ValidationFailed
+from ..identity import EID_FIELDS
 from ..models import Procedure, ProcedureField
 from ..validators import APPLICANT_FIELDS, id_number_problem, is_phone
 
@@ -134,3 +135,19 @@ def profile_snapshot(user) -> dict:
             fields={"applicant": [_("Chưa có hồ sơ cá nhân.")]},
         )
     return profile.snapshot()
+
+
+def identity_answers(procedure: Procedure, user) -> dict:
+    """The answers a login with the e-ID vouches for: the procedure's questions filled from the
+    applicant's full name, ID number or date of birth, with the profile's values, when those
+    came from the e-ID (else {}). They are read-only: the forms show them, submission puts them
+    back over whatever was posted."""
+    profile = getattr(user, "citizen_profile", None) if user is not None else None
+    if profile is None or profile.eid_verified_at is None:
+        return {}
+    snapshot = profile.snapshot()
+    return {
+        f.key: snapshot[f.profile_source]
+        for f in procedure.fields.all()
+        if f.profile_source in EID_FIELDS and snapshot.get(f.profile_source)
+    }

@@ -45,7 +45,42 @@ def workflow_markdown() -> str:
         who = ", ".join(Role(r).value for r in sorted(edge.roles))
         action = f"`{edge.action}` ({Action(edge.action).label})"
         lines.append(f"| {action} | `{edge.source}` | {target} | {who} |")
+    lines += ["", *FILING_RULES]
     return "\n".join(lines) + "\n"
+
+
+# Rules of filing that are not edges (services/intake.py, services/assisted.py).
+FILING_RULES = [
+    "## Assisted filing and online-only procedures",
+    "",
+    "**Online-only procedures.** A procedure whose channels name online filing and no paper",
+    "channel (`Procedure.channels` is `[2]`; `Procedure.online_only`) is an essential online",
+    "service in the sense of the 2025 directive: `intake` (counter or postal) refuses it in the",
+    "service (`services.intake.refuse_paper_if_online_only`), with a message that says to file",
+    "online or to be helped with assisted filing; the counter page shows that message and the",
+    "link to assisted filing instead of the paper form, and the API's procedure says",
+    "`online_only: true`.",
+    "",
+    "**Assisted filing** (`services.dossier_file_assisted`, `/office/assisted/`). Reception",
+    "files online at the counter on the applicant's behalf: the `intake` action with the online",
+    "channel, received at once (the official checked the papers with the person present),",
+    "with a scan of every paper the online channel requires, at the online fee level.",
+    "The applicant is identified by the ID number: a citizen account with that number gets the",
+    "dossier in the account, with the profile's data (nothing retyped, and the e-ID's identity",
+    "where it came from the e-ID); a person without an account is recorded from the details",
+    "typed, as counter intake does. The dossier records who assisted (`assisted_by`, shown on",
+    "the officials' page and in the API), the intake event's data says `assisted`,",
+    "`assisted_by` and whether an account was used, and the intake e-mail tells the applicant",
+    "who filed it for them. Reception may add scans to an assisted dossier as to a walk-in's;",
+    "withdrawing an account holder's dossier stays the citizen's own action. A procedure's",
+    "e-ID requirement (below) does not apply to it: the official checks the person's identity",
+    "papers at the counter, and the dossier's `eid_acr` stays empty.",
+    "",
+    "**Procedures that require an e-ID login** (`Procedure.eid_required`, optional",
+    "`eid_min_acr`): `submit` (and the draft) is refused unless the session logged in with the",
+    "national e-ID at that level or above (`identity.eid_problem`); every submission stores",
+    "the session's level on the dossier (`Dossier.eid_acr`, empty without an e-ID login).",
+]
 
 
 class Command(BaseCommand):
