@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from . import vietqr
 from .formatting import vn_datetime, vnd
+from .integrations.payments import gateway
 from .models import Agency, Dossier, DossierEvent, TimeUnit
 from .workflow import EventType, Status
 from .worktime import WorkCalendar
@@ -68,6 +70,23 @@ def due(dossier: Dossier, event: DossierEvent | None = None) -> PaymentDue | Non
     )
 
 
+def qr_payload(owed: PaymentDue) -> str | None:
+    """The VietQR payload paying `owed` to the agency's account (None without its bank's BIN)."""
+    agency = owed.agency
+    if not agency.takes_vietqr or not owed.amount_vnd:
+        return None
+    account = "".join(ch for ch in agency.bank_account_number if ch.isalnum())
+    try:
+        return vietqr.payload(
+            bank_bin=agency.bank_bin,
+            account=account,
+            amount_vnd=owed.amount_vnd,
+            reference=owed.reference,
+        )
+    except vietqr.PayloadError:
+        return None
+
+
 def instructions_text(dossier: Dossier, event: DossierEvent) -> list[str]:
     """The payment instructions as plain-text lines (the e-mail of the payment request)."""
     owed = due(dossier, event)
@@ -96,3 +115,27 @@ def instructions_text(dossier: Dossier, event: DossierEvent) -> list[str]:
             }
         )
     return lines
+
+
+def fee_receipt_seqs(dossier: Dossier) -> dict[int, int]:
+    """Each recorded payment's electronic receipt, by payment id: the seq of the record_payment
+    event it documents (slips.py, kind fee_receipt)."""
+    events = dossier.events.filter(event_type=EventType.PAYMENT_RECORDED)
+    return {e.data["payment"]: e.seq for e in events.only("seq", "data") if e.data.get("payment")}
+
+
+def page_context(dossier: Dossier) -> dict:
+    """What a dossier page's fee section shows (citizens/_payment.html): what is owed, its VietQR
+    code, whether the gateway is offered, and the payments with their receipts."""
+    owed = due(dossier)
+    payload = qr_payload(owed) if owed else None
+    receipts = fee_receipt_seqs(dossier)
+    return {
+        "payment": owed,
+        "payment_qr": vietqr.svg(payload, title=_("Mã VietQR")) if payload else "",
+        "pay_online": bool(owed and owed.amount_vnd and gateway().is_configured()),
+        "payments": [
+            {"payment": p, "seq": receipts.get(p.pk)}
+            for p in dossier.payments.order_by("recorded_at", "id")
+        ],
+    }

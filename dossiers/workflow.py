@@ -81,7 +81,8 @@ class Role(models.TextChoices):
     LEADER = "leader", _("Lãnh đạo")
     SUPERVISOR = "supervisor", _("Giám sát")
     # Another system (national portal, provincial platform) reading an agency's dossiers and
-    # filing dossiers sent to it; never fires an action.
+    # filing dossiers sent to it; of the actions, fires only record_payment, and only as the
+    # payment account (a payment confirmed by the gateway: permissions, payments.py).
     INTEGRATION = "integration", _("Hệ thống kết nối")
 
 
@@ -213,6 +214,8 @@ EDGES: tuple[Edge, ...] = tuple(
             Status.PROCESSING,
             Role.RECEPTION,
             Role.SPECIALIST,
+            # A payment the gateway confirmed, recorded by the payment account (no official).
+            Role.INTEGRATION,
         ),
         *_edges(Action.RETURN_RESULT, [Status.RESOLVED], Status.RETURNED, Role.RECEPTION),
         # Reception may record a withdrawal only for a walk-in applicant (checked in services).
@@ -258,4 +261,6 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
     for role in OFFICIAL_ROLES
 }
 GROUP_PERMISSIONS[Role.SUPERVISOR] = []
-GROUP_PERMISSIONS[Role.INTEGRATION] = []
+GROUP_PERMISSIONS[Role.INTEGRATION] = sorted(
+    {permission_codename(e.action) for e in EDGES if Role.INTEGRATION in e.roles}
+)

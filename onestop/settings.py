@@ -357,6 +357,16 @@ ONESTOP_PUBLIC_URL = os.environ.get("ONESTOP_PUBLIC_URL", "http://127.0.0.1:8000
 # Working days a citizen is given to pay what a dossier waiting for payment owes (shown on the
 # dossier with the agency's counter and bank details).
 ONESTOP_PAYMENT_WORKING_DAYS = int(os.environ.get("ONESTOP_PAYMENT_WORKING_DAYS", "5"))
+# Online payments (docs/integrations.md, "Thanh toán trực tuyến"): the gateway's pay page, our
+# merchant id there and the shared secret of its signatures (Standard Webhooks, "whsec_" +
+# base64). Without a pay URL and a secret, the "pay online" button is not offered (VietQR and
+# bank statement imports still work).
+ONESTOP_PAYMENT_GATEWAY_URL = os.environ.get("ONESTOP_PAYMENT_GATEWAY_URL", "")
+ONESTOP_PAYMENT_GATEWAY_MERCHANT = os.environ.get("ONESTOP_PAYMENT_GATEWAY_MERCHANT", "")
+ONESTOP_PAYMENT_GATEWAY_SECRET = os.environ.get("ONESTOP_PAYMENT_GATEWAY_SECRET", "")
+# The integration account a payment the gateway confirmed is recorded as (made on first use,
+# no password, an integration membership of the receiving agency).
+ONESTOP_PAYMENT_ACCOUNT = os.environ.get("ONESTOP_PAYMENT_ACCOUNT", "cong-thanh-toan")
 
 # Background jobs: Django's Tasks API (the django-tasks backport) with the database backend, so a
 # job is a row written in the action's own transaction. Run workers with `manage.py run_worker`.

@@ -88,7 +88,7 @@ def dossier_detail(request, pk):
         "results": [a for a in attachments if a.purpose == Attachment.Purpose.RESULT],
         "slips": slips.listing(dossier),
         "appointment": appointment.current(dossier),
-        "payment": payment.due(dossier),
+        **payment.page_context(dossier),  # the fee section (citizens/_payment.html)
         "overdue": dossier.is_overdue(now),
         "due_soon": dossier.is_due_soon(now, WorkCalendar.current()),
         "can_withdraw": Action.WITHDRAW in may,
