@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import payments, views
 
 app_name = "office"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("intake/", views.intake_choose, name="intake_choose"),
     path("intake/<str:code>/", views.intake, name="intake"),
     path("register/", views.register, name="register"),
+    path("payments/import/", payments.statement_import, name="statement_import"),
     path("exports/", views.exports, name="exports"),
     path("exports/<int:pk>/download/", views.export_download, name="export_download"),
     path("dossiers/<int:pk>/", views.dossier_page, name="dossier"),
