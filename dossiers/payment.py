@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -122,6 +123,12 @@ def fee_receipt_seqs(dossier: Dossier) -> dict[int, int]:
     event it documents (slips.py, kind fee_receipt)."""
     events = dossier.events.filter(event_type=EventType.PAYMENT_RECORDED)
     return {e.data["payment"]: e.seq for e in events.only("seq", "data") if e.data.get("payment")}
+
+
+def gateway_origin() -> str:
+    """The gateway pay page's origin (scheme://host[:port]), for the page's CSP form-action."""
+    url = urlsplit(settings.ONESTOP_PAYMENT_GATEWAY_URL)
+    return f"{url.scheme}://{url.netloc}"
 
 
 def page_context(dossier: Dossier) -> dict:

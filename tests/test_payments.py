@@ -181,6 +181,12 @@ def test_the_page_shows_amount_due_date_a_scannable_vietqr_and_pay_online(
     transfer = vietqr.parse(decode_svg(svg))
     assert transfer == vietqr.Transfer("970436", "001100123456" + "7", 15000, owing.code)
     assert owed.pay_by.strftime("%d/%m/%Y") in page
+    # The page's CSP lets "pay online" be redirected to the gateway, and only there.
+    csp = client.get(reverse("citizens:dossier_detail", args=[owing.pk]))["Content-Security-Policy"]
+    origin = gateway.pay_url.rsplit("/", 1)[0]
+    assert f"form-action 'self' {origin}" in csp
+    other = client.get(reverse("citizens:my_dossiers"))["Content-Security-Policy"]
+    assert origin not in other
 
 
 def test_without_the_banks_bin_or_a_gateway_neither_is_offered(client, citizen, owing, settings):

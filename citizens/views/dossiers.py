@@ -97,7 +97,12 @@ def dossier_detail(request, pk):
         "supplement_form": SupplementForm(initial={"version": dossier.version}),
         "rating_form": RatingForm(initial={"version": dossier.version}),
     }
-    return render(request, "citizens/dossier_detail.html", context)
+    response = render(request, "citizens/dossier_detail.html", context)
+    if context["pay_online"]:
+        # "Pay online" posts here and is redirected to the gateway: the CSP's form-action
+        # must name the gateway's origin on this page (and only on this page).
+        response._csp_update = {"form-action": [payment.gateway_origin()]}
+    return response
 
 
 # --- apply ---------------------------------------------------------------------------------
