@@ -44,7 +44,7 @@ SOURCE_EVENTS: dict[str, tuple[str, ...]] = {
     Slip.Kind.APOLOGY: (EventType.RESCHEDULED,),
     Slip.Kind.STOP: (EventType.STOPPED,),
     # The electronic fee receipt: one for each payment recorded (every version stays valid).
-    Slip.Kind.FEE_RECEIPT: (EventType.PAYMENT_RECORDED,),
+    Slip.Kind.FEE_RECEIPT: (EventType.PAYMENT_RECORDED, EventType.FILING_FEE_PAID),
     # The process-control slip shows every hand-over so far: its source is the newest one.
     Slip.Kind.CONTROL: (
         EventType.SUBMITTED,

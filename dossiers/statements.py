@@ -211,7 +211,7 @@ def match(statement: Statement, agency: Agency) -> list[Matched]:
             out.append(Matched(line, LineStatus.UNMATCHED, reason=reason))
             continue
         dossier = found[0]
-        owed = payment.due(dossier)
+        owed = payment.owed(dossier)
         if owed is None:
             out.append(
                 Matched(

@@ -105,6 +105,9 @@ class EventType(models.TextChoices):
     APPROVED = "dossier.approved", _("Phê duyệt")
     PAYMENT_REQUESTED = "dossier.payment_requested", _("Yêu cầu nộp phí")
     PAYMENT_RECORDED = "dossier.payment_recorded", _("Đã nộp phí")
+    # The fee of a procedure that charges at filing, paid online after an online filing: no
+    # action (the dossier's status and clock are unchanged), recorded by services.payments.
+    FILING_FEE_PAID = "dossier.filing_fee_paid", _("Đã nộp phí, lệ phí khi nộp hồ sơ")
     RETURNED = "dossier.returned", _("Trả kết quả")
     WITHDRAWN = "dossier.withdrawn", _("Rút hồ sơ")
     STOPPED = "dossier.stopped", _("Dừng xử lý")

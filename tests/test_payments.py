@@ -18,7 +18,7 @@ from django.urls import reverse
 from PIL import Image
 from pypdf import PdfReader
 
-from dossiers import payment, slips, vietqr
+from dossiers import audit, payment, slips, vietqr
 from dossiers.errors import Forbidden
 from dossiers.models import (
     ClockPause,
@@ -443,3 +443,53 @@ def test_the_receipt_pdf_is_image_free_text(owing, reception):
 
 
 _unused = (httpx, Image)
+
+
+# --- a procedure that charges at filing -------------------------------------------------------
+
+
+@pytest.fixture
+def filed(make_dossier, bank, procedure):
+    """An online filing of a procedure whose 15,000 đồng fee is due at filing."""
+    dossier = make_dossier(Status.SUBMITTED, procedure=procedure)
+    assert not procedure.fee_due_later and dossier.fee_vnd == 15000
+    return dossier
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fee_due_at_filing_is_paid_online_without_touching_the_lifecycle(
+    live_server, client, citizen, reception, filed, live_gateway
+):
+    client.force_login(citizen)
+    page = client.get(reverse("citizens:dossier_detail", args=[filed.pk])).content.decode()
+    assert "thu phí, lệ phí khi nộp hồ sơ" in page and 'class="vietqr"' in page
+    client.force_login(reception)
+    office = client.get(reverse("office:dossier", args=[filed.pk])).content.decode()
+    assert "Chưa nộp phí, lệ phí khi nộp hồ sơ" in office
+
+    paid_through_gateway(client, citizen, filed, live_gateway)
+    assert live_gateway.answers[-1][0] == 200
+    dossier = Dossier.objects.get(pk=filed.pk)
+    assert (dossier.status, dossier.version) == (Status.SUBMITTED, filed.version)
+    paid = Payment.objects.get()
+    assert paid.outcome == Payment.Outcome.FILING_FEE and paid.amount_vnd == 15000
+    event = dossier.events.order_by("-seq").first()
+    assert event.event_type == EventType.FILING_FEE_PAID and event.role == Role.INTEGRATION
+    assert (event.from_status, event.to_status) == (Status.SUBMITTED, Status.SUBMITTED)
+    assert audit.verify_dossier(dossier) is None  # the chain holds the new event
+    assert payment.owed(dossier) is None  # paid: nothing owed any more
+    client.force_login(reception)
+    office = client.get(reverse("office:dossier", args=[filed.pk])).content.decode()
+    assert "Chưa nộp phí" not in office and paid.transaction_id in office
+    slip = slips.slip_for(dossier, Slip.Kind.FEE_RECEIPT, event.seq)
+    text = " ".join(p.extract_text() for p in PdfReader(slip.file.open("rb")).pages)
+    assert paid.receipt_number in text and "15.000" in text
+    # The same notification again: one payment.
+    live_gateway.notify(
+        notify_url=callback_url(live_server),
+        order=f"{filed.code}.x",
+        amount_vnd=15000,
+        transaction_id=paid.transaction_id,
+    )
+    assert live_gateway.answers[-1][1]["result"] == "already_recorded"
+    assert Payment.objects.count() == 1

@@ -23,7 +23,7 @@ from .dossiers import _detail_url, _mine
 def pay_online(request, pk):
     """Off to the gateway's pay page with a signed request for what is owed now."""
     dossier = _mine(request, pk)
-    owed = payment.due(dossier)
+    owed = payment.owed(dossier)
     provider = gateway()
     if owed is None or not owed.amount_vnd or not provider.is_configured():
         messages.error(request, _("Hồ sơ không có khoản phải nộp trực tuyến."))
@@ -44,7 +44,9 @@ def pay_return(request, pk):
     dossier = _mine(request, pk)
     context = payment.page_context(dossier)
     recorded = [
-        row for row in context["payments"] if row["payment"].outcome == Payment.Outcome.RECORDED
+        row
+        for row in context["payments"]
+        if row["payment"].outcome in (Payment.Outcome.RECORDED, Payment.Outcome.FILING_FEE)
     ]
     if context["payment"] is not None:
         state = "waiting"

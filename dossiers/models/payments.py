@@ -31,6 +31,9 @@ class Payment(AppendOnly):
         # Money arrived for a dossier no longer waiting (paid twice, withdrawn, stopped): kept for
         # the agency's reconciliation (a refund or a manual decision), the dossier unchanged.
         RECONCILE = "reconcile", _("Cần đối soát")
+        # The fee of a procedure that charges at filing, paid online after an online filing
+        # (no action: the event dossier.filing_fee_paid; reception sees it paid).
+        FILING_FEE = "filing_fee", _("Phí, lệ phí khi nộp hồ sơ")
 
     dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="payments")
     amount_vnd = models.PositiveBigIntegerField(_("số tiền (đồng)"))

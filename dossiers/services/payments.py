@@ -29,8 +29,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from .. import clock
+from .. import clock, outbox
 from .. import payment as payment_info
+from ..audit import append_event, store_head
+from ..errors import NotFound
 from ..models import (
     Agency,
     ClockPause,
@@ -40,7 +42,8 @@ from ..models import (
     PaymentMethod,
     PaymentRefusal,
 )
-from ..workflow import Action, Role
+from ..permissions import can_see, is_payment_account
+from ..workflow import Action, EventType, Role
 from .base import Actor, Context, perform
 from .deadlines import close_pause
 
@@ -137,7 +140,7 @@ def payment_confirm(
             existing = Payment.objects.filter(method=method, transaction_id=transaction_id).first()
             if existing is not None:
                 return Confirmation(existing, created=False)
-            owed = payment_info.due(locked)
+            owed = payment_info.owed(locked)
             if owed is not None and amount_vnd != owed.amount_vnd:
                 raise PaymentRefused(
                     PaymentRefusal.Reason.AMOUNT,
@@ -156,6 +159,8 @@ def payment_confirm(
             }
             if owed is None:
                 return Confirmation(_reconcile(locked, fields), created=True)
+            if owed.at_filing:
+                return Confirmation(_filing_fee(actor, locked, fields), created=True)
             made = {}
 
             def mutate(d: Dossier, ctx: Context):
@@ -195,6 +200,38 @@ def receipt_data(payment: Payment) -> dict:
         "transaction_id": payment.transaction_id,
         "amount_vnd": payment.amount_vnd,
     }
+
+
+def _filing_fee(actor: Actor, dossier: Dossier, fields: dict) -> Payment:
+    """The fee due at filing, paid: no action (status and clock unchanged), an audit event of its
+    own in the dossier's chain (under the row lock the caller holds), sent out like an action's
+    (outbox: the receipt's slip, the change feed)."""
+    user = actor.user
+    if not can_see(user, dossier):
+        raise NotFound()
+    now = clock.now()
+    paid = Payment.objects.create(
+        dossier=dossier,
+        recorded_at=now,
+        outcome=Payment.Outcome.FILING_FEE,
+        receipt_number=next_receipt_number(dossier),
+        **fields,
+    )
+    event = append_event(
+        dossier,
+        event_type=EventType.FILING_FEE_PAID,
+        at=now,
+        actor=user,
+        role=Role.INTEGRATION if is_payment_account(user) else Role.RECEPTION,
+        agency=dossier.receiving_agency,
+        ip=actor.ip,
+        data=receipt_data(paid),
+        from_status=dossier.status,
+        to_status=dossier.status,
+    )
+    store_head(dossier)
+    outbox.record(dossier, event)
+    return paid
 
 
 def _reconcile(dossier: Dossier, fields: dict) -> Payment:
