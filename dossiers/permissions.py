@@ -176,7 +176,11 @@ def _integration_may(user, dossier: Dossier, action: str) -> bool:
 
 def is_payment_account(user) -> bool:
     """The account payments confirmed by the gateway are recorded as (payments.py)."""
-    return bool(user.is_authenticated) and (user.get_username() == settings.ONESTOP_PAYMENT_ACCOUNT)
+    return (
+        bool(user.is_authenticated)
+        and user.get_username() == settings.ONESTOP_PAYMENT_ACCOUNT
+        and not user.has_usable_password()  # a person's account never is
+    )
 
 
 # --- who may fire what: the one authorization rule ----------------------------------------------

@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, urlparse
 import httpx
 import pytest
 import zxingcpp
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.urls import reverse
 from PIL import Image
@@ -493,3 +494,11 @@ def test_a_fee_due_at_filing_is_paid_online_without_touching_the_lifecycle(
     )
     assert live_gateway.answers[-1][1]["result"] == "already_recorded"
     assert Payment.objects.count() == 1
+
+
+def test_a_persons_account_with_the_payment_accounts_name_is_never_it(owing, commune, settings):
+    person = type(owing.applicant_user).objects.create_user("cong-thanh-toan", password="x-y-z-1")
+    Membership.objects.create(user=person, agency=commune, role=Role.INTEGRATION)
+    assert Action.RECORD_PAYMENT not in available_actions(person, owing)
+    with pytest.raises(ImproperlyConfigured):
+        payment_account(commune)

@@ -10,6 +10,9 @@ that retries (it did not see our answer) stops retrying.
 
 from __future__ import annotations
 
+import logging
+
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -29,6 +32,8 @@ from ..services.payments import (
     payment_confirm,
 )
 from .errors import ErrorSerializer, error_response
+
+log = logging.getLogger(__name__)
 
 # The headers kept with a refused notification (never a secret: the signature is a MAC).
 KEPT_HEADERS = (
@@ -69,6 +74,7 @@ class PaymentCallbackView(APIView):
             ),
             401: OpenApiResponse(ErrorSerializer, description="Refused: signature (logged)."),
             404: OpenApiResponse(ErrorSerializer, description="No gateway configured."),
+            503: OpenApiResponse(ErrorSerializer, description="Cannot record now: retry later."),
         },
         summary="Payment gateway callback (signed, Standard Webhooks)",
         auth=[],
@@ -116,6 +122,9 @@ class PaymentCallbackView(APIView):
                 % {"reason": PaymentRefusal.Reason(refused.reason).label},
                 {refused.reason: [str(refused.detail)]} if refused.detail else None,
             )
+        except ImproperlyConfigured:
+            log.exception("the payment account is misconfigured")
+            return error_response(503, "unavailable", _("Tạm thời không ghi nhận được."))
         except DomainError as error:  # e.g. changed meanwhile: the gateway retries
             return error_response(error.http_status, error.code, error.message, error.fields)
         payment = confirmation.payment

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
@@ -73,6 +74,11 @@ def payment_account(agency: Agency):
         user.set_unusable_password()
         user.first_name = "Cổng thanh toán trực tuyến"
         user.save(update_fields=["password", "first_name"])
+    elif user.has_usable_password():
+        # Someone's own account took the name (a sign-up): never make it the payment account.
+        raise ImproperlyConfigured(
+            f"ONESTOP_PAYMENT_ACCOUNT names an account with a password: {user.get_username()}"
+        )
     Membership.objects.get_or_create(user=user, agency=agency, role=Role.INTEGRATION)
     return User.objects.get(pk=user.pk)  # fresh: no cached memberships
 
