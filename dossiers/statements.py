@@ -34,7 +34,13 @@ from django.utils.translation import gettext as _
 from . import payment
 from .models import Agency, Dossier, Payment, PaymentMethod, PaymentRefusal
 from .services import Actor
-from .services.payments import PaymentRefused, dossiers_named_in, log_refusal, payment_confirm
+from .services.payments import (
+    PaymentRefused,
+    dossiers_named_in,
+    log_refusal,
+    normalized,
+    payment_confirm,
+)
 from .worktime import VN_TZ
 
 # The file travels back in the preview's form: under the 2.5 MB of a form body.
@@ -189,6 +195,12 @@ def match(statement: Statement, agency: Agency) -> list[Matched]:
             method=PaymentMethod.BANK_STATEMENT, transaction_id__in=ids
         ).values_list("transaction_id", flat=True)
     )
+    # One query for every dossier any line may name (then two per dossier matched).
+    candidates = dossiers_named_in(
+        " ".join(line.description for line in statement.lines if not line.error),
+        agency=agency,
+    )
+    owing: dict[int, payment.PaymentDue | None] = {}
     out = []
     for line in statement.lines:
         if line.error:
@@ -199,9 +211,8 @@ def match(statement: Statement, agency: Agency) -> list[Matched]:
                 Matched(line, LineStatus.ALREADY, reason=_("Giao dịch này đã được ghi nhận."))
             )
             continue
-        found = [
-            d for d in dossiers_named_in(line.description) if d.receiving_agency_id == agency.pk
-        ]
+        squeezed = normalized(line.description)
+        found = [d for d in candidates if normalized(d.code) in squeezed]
         if len(found) != 1:
             reason = (
                 _("Nội dung chuyển khoản nêu nhiều mã hồ sơ.")
@@ -211,7 +222,9 @@ def match(statement: Statement, agency: Agency) -> list[Matched]:
             out.append(Matched(line, LineStatus.UNMATCHED, reason=reason))
             continue
         dossier = found[0]
-        owed = payment.owed(dossier)
+        if dossier.pk not in owing:
+            owing[dossier.pk] = payment.owed(dossier)
+        owed = owing[dossier.pk]
         if owed is None:
             out.append(
                 Matched(

@@ -182,3 +182,18 @@ def test_only_reception_imports(client, specialist, commune):
     client.force_login(specialist)
     response = client.get(reverse("office:statement_import"))
     assert response.status_code == 403
+
+
+def test_matching_a_long_statement_takes_a_bounded_number_of_queries(
+    owing, commune, django_assert_max_num_queries
+):
+    lines = ["date,amount,description,transaction_id"]
+    lines += [
+        f"03/12/2026,15.000,CK 000.09.99.H27-2612{n % 28 + 1:02d}-{n:04d},T{n}" for n in range(300)
+    ]
+    lines.append(f"03/12/2026,15.000,{owing.code},T-OWING")
+    statement = parse(csv_bytes(lines))
+    with django_assert_max_num_queries(8):
+        rows = statements.match(statement, commune)
+    assert [r.status for r in rows].count(LineStatus.UNMATCHED) == 300
+    assert rows[-1].status == LineStatus.MATCHED and rows[-1].dossier == owing

@@ -100,21 +100,26 @@ def find_dossier(reference: str) -> Dossier | None:
 _CODE_TAIL = re.compile(r"(\d{6})[^0-9A-Za-z]{0,2}(\d{4})(?!\d)")
 
 
-def dossiers_named_in(text: str) -> list[Dossier]:
+def dossiers_named_in(text: str, *, agency: Agency | None = None) -> list[Dossier]:
     """The dossiers whose code appears in `text` (a transfer's description), compared on letters
     and digits only: "000.01.27.H27-261203-0001" matches "0000127H27 2612030001"."""
-    tails = {f"-{day}-{number}" for day, number in _CODE_TAIL.findall(text or "")}
-    if not tails:
-        return []
-    condition = Q()
-    for tail in tails:
-        condition |= Q(code__endswith=tail)
+    tails = sorted({f"-{day}-{number}" for day, number in _CODE_TAIL.findall(text or "")})
     squeezed = normalized(text)
-    return [
-        d
-        for d in Dossier.objects.filter(condition).select_related("receiving_agency")
-        if normalized(d.code) in squeezed
-    ]
+    found = []
+    for start in range(0, len(tails), TAILS_PER_QUERY):
+        condition = Q()
+        for tail in tails[start : start + TAILS_PER_QUERY]:
+            condition |= Q(code__endswith=tail)
+        if agency is not None:
+            condition &= Q(receiving_agency=agency)
+        rows = Dossier.objects.filter(condition).select_related("procedure", "receiving_agency")
+        found += [d for d in rows if normalized(d.code) in squeezed]
+    return found
+
+
+# A statement names many codes: their conditions go to the database in chunks this big (an OR
+# of thousands would pass SQLite's expression depth).
+TAILS_PER_QUERY = 200
 
 
 def next_receipt_number(dossier: Dossier) -> str:
