@@ -251,7 +251,9 @@ SESSION_COOKIE_HTTPONLY = True
 # Content-Security-Policy (django-csp 4): scripts, styles and everything else from this site
 # only, no inline <script>, <style> or style="" (tests/test_csp.py scans the templates), no
 # eval, no plugins, no <base>, no framing, forms post here only. Images may also be data: URIs
-# (the favicon; the QR codes are only in the PDF slips). The Swagger UI page needs nothing more
+# (the favicon; QR codes are inline SVG: the slips', and the VietQR code of a dossier that owes
+# money). A dossier page offering "pay online" adds the payment gateway's origin to its own
+# form-action (citizens/views/dossiers.py). The Swagger UI page needs nothing more
 # (dossiers/api/docs.py); DRF's browsable API pages alone allow inline styles, not scripts
 # (dossiers/api/renderers.py). Django's DEBUG pages (404, 500, with DEBUG=1) get no header.
 CONTENT_SECURITY_POLICY = {
