@@ -72,3 +72,29 @@ def test_citizen_pays_online_and_gets_the_receipt(
     page.get_by_role("link", name="Về trang hồ sơ").click()
     assert page.get_by_text("Các khoản đã nộp").is_visible()
     assert page.locator("figure.vietqr").count() == 0  # nothing owed any more
+
+
+def test_payment_pages_fit_both_widths_and_pass_axe(live_server, browser_page, settings):
+    from django.core.management import call_command
+
+    from tests.test_design import Walk
+
+    settings.ONESTOP_PAYMENT_GATEWAY_URL = "http://127.0.0.1:9/pay"  # offered, never followed
+    settings.ONESTOP_PAYMENT_GATEWAY_MERCHANT = "ONESTOP-DEMO"
+    settings.ONESTOP_PAYMENT_GATEWAY_SECRET = SECRET
+    call_command("seed_demo", "--force", "--dossiers", "20")
+    walk = Walk(browser_page, live_server.url)
+    owing = Dossier.objects.filter(
+        applicant_user__username="citizen", status=Status.AWAITING_PAYMENT
+    ).first()
+    walk.log_in("citizen")
+    walk.check(f"/my/dossiers/{owing.pk}/", shot_phone="look-08-citizen-payment-phone")
+    assert walk.page.locator("figure.vietqr svg").count() == 1
+    walk.check(f"/my/dossiers/{owing.pk}/pay/return/")
+    walk.log_in("reception")
+    office = Dossier.objects.filter(
+        status=Status.AWAITING_PAYMENT, receiving_agency__code="000.00.01.H27"
+    ).first()
+    walk.check(f"/office/dossiers/{office.pk}/")
+    walk.check("/office/payments/import/")
+    assert walk.problems == []
