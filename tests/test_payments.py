@@ -35,7 +35,7 @@ from dossiers.services import dossier_record_payment
 from dossiers.services.payments import payment_account, payment_confirm
 from dossiers.workflow import Action, EventType, Role, Status
 from tests.conftest import actor
-from tests.payment_gateway import PaymentGateway, new_secret
+from tests.payment_gateway import PaymentGateway, new_secret, sign
 
 SECRET = new_secret()
 MERCHANT = "ONESTOP-XA01"
@@ -443,9 +443,6 @@ def test_the_receipt_pdf_is_image_free_text(owing, reception):
     assert "0001234" in text and "Nộp tại quầy" in text
 
 
-_unused = (httpx, Image)
-
-
 # --- a procedure that charges at filing -------------------------------------------------------
 
 
@@ -502,3 +499,17 @@ def test_a_persons_account_with_the_payment_accounts_name_is_never_it(owing, com
     assert Action.RECORD_PAYMENT not in available_actions(person, owing)
     with pytest.raises(ImproperlyConfigured):
         payment_account(commune)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_signed_body_that_is_not_a_payment_is_malformed(live_server, owing, gateway):
+    body = '{"type": "payment.succeeded", "data": {"order": 1}'  # cut short
+    headers = {
+        "content-type": "application/json",
+        "webhook-id": "msg_x",
+        "webhook-timestamp": str(int(time.time())),
+    }
+    headers["webhook-signature"] = sign(SECRET, "msg_x", int(headers["webhook-timestamp"]), body)
+    response = httpx.post(callback_url(live_server), content=body.encode(), headers=headers)
+    assert response.status_code == 400 and response.json()["error"]["code"] == "payment_refused"
+    assert PaymentRefusal.objects.get().reason == PaymentRefusal.Reason.MALFORMED

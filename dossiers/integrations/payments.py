@@ -125,10 +125,11 @@ class StandardWebhooksGateway:
 
     def parse_notification(self, body: bytes, headers: Mapping[str, str]) -> Notification:
         try:
-            data = self._webhook().verify(body, dict(headers))
+            self._webhook().verify(body, dict(headers), json_parse=False)
         except (WebhookVerificationError, ValueError, UnicodeDecodeError) as error:
             raise NotificationRefused("signature", str(error)) from None
         try:
+            data = json.loads(body)
             if data.get("type") != "payment.succeeded":
                 raise ValueError(f"type {data.get('type')!r}")
             payment = data["data"]
