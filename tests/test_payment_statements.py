@@ -197,3 +197,25 @@ def test_matching_a_long_statement_takes_a_bounded_number_of_queries(
         rows = statements.match(statement, commune)
     assert [r.status for r in rows].count(LineStatus.UNMATCHED) == 300
     assert rows[-1].status == LineStatus.MATCHED and rows[-1].dossier == owing
+
+
+def test_a_fee_due_at_filing_is_matched_and_recorded_too(
+    make_dossier, procedure, commune, reception
+):
+    filed = make_dossier(Status.SUBMITTED, procedure=procedure)
+    content = csv_bytes(
+        ["date,amount,description,transaction_id", f"03/12/2026,15.000,{filed.code},FT300"]
+    )
+    (row,) = statements.match(parse(content), commune)
+    assert row.status == LineStatus.MATCHED
+    result = statements.record_statement(actor=actor(reception), agency=commune, content=content)
+    (paid,) = result.recorded
+    assert paid.outcome == Payment.Outcome.FILING_FEE
+    fresh = Dossier.objects.get(pk=filed.pk)
+    assert fresh.status == Status.SUBMITTED
+    event = fresh.events.order_by("-seq").first()
+    assert (event.event_type, event.role, event.actor) == (
+        EventType.FILING_FEE_PAID,
+        Role.RECEPTION,
+        reception,
+    )
