@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from .views import accounts, catalogue, dossiers, eid, lookup
+from .views import accounts, catalogue, dossiers, eid, lookup, payments
 
 app_name = "citizens"
 
@@ -15,6 +15,8 @@ urlpatterns = [
     path("my/dossiers/<int:pk>/supplement/", dossiers.supplement, name="supplement"),
     path("my/dossiers/<int:pk>/withdraw/", dossiers.withdraw, name="withdraw"),
     path("my/dossiers/<int:pk>/rate/", dossiers.rate, name="rate"),
+    path("my/dossiers/<int:pk>/pay/", payments.pay_online, name="pay_online"),
+    path("my/dossiers/<int:pk>/pay/return/", payments.pay_return, name="pay_return"),
     path(
         "my/dossiers/<int:pk>/files/<int:attachment_id>/",
         dossiers.attachment_download,

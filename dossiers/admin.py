@@ -32,6 +32,8 @@ from .models import (
     DossierEvent,
     Membership,
     OutgoingEmail,
+    Payment,
+    PaymentRefusal,
     Procedure,
     ProcedureDocument,
     ProcedureField,
@@ -377,6 +379,45 @@ class AccessLogEntryAdmin(ViewOnlyAdmin):
     search_fields = ("dossier__code", "actor_name", "subject_name")
     list_select_related = ("dossier",)
     readonly_fields = [f.name for f in AccessLogEntry._meta.fields]
+
+    def scope(self, user):
+        return _their_dossiers(user)
+
+
+@admin.register(Payment)
+class PaymentAdmin(ViewOnlyAdmin):
+    """Payments recorded (gateway, bank statement, counter): append-only, view only; filter by
+    outcome to find the money kept for reconciliation."""
+
+    list_display = (
+        "recorded_at",
+        "dossier",
+        "amount_vnd",
+        "method",
+        "transaction_id",
+        "outcome",
+        "receipt_number",
+        "confirmed_by",
+    )
+    list_filter = ("method", "outcome")
+    search_fields = ("dossier__code", "transaction_id", "receipt_number")
+    list_select_related = ("dossier", "confirmed_by")
+    readonly_fields = [f.name for f in Payment._meta.fields]
+
+    def scope(self, user):
+        return _their_dossiers(user)
+
+
+@admin.register(PaymentRefusal)
+class PaymentRefusalAdmin(ViewOnlyAdmin):
+    """Payment notifications and statement lines refused: what arrived, why, when, from where
+    (those naming no dossier, such as a bad signature, are the superusers' to see)."""
+
+    list_display = ("received_at", "method", "reason", "detail", "ip", "dossier")
+    list_filter = ("method", "reason")
+    search_fields = ("dossier__code", "detail", "ip")
+    list_select_related = ("dossier",)
+    readonly_fields = [f.name for f in PaymentRefusal._meta.fields]
 
     def scope(self, user):
         return _their_dossiers(user)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.db import models
 from django.db.models import Q
@@ -166,6 +167,22 @@ def official_roles_for(user, dossier: Dossier, action: str) -> list[str]:
     return [role for role in OFFICIAL_ROLES if role in held and (role, codename) in granted]
 
 
+def _integration_may(user, dossier: Dossier, action: str) -> bool:
+    """An integration account of the receiving agency whose group holds `action`'s permission."""
+    if Role.INTEGRATION not in roles_at(user, {dossier.receiving_agency_id}):
+        return False
+    return (Role.INTEGRATION, permission_codename(action)) in granted_permissions(user)
+
+
+def is_payment_account(user) -> bool:
+    """The account payments confirmed by the gateway are recorded as (payments.py)."""
+    return (
+        bool(user.is_authenticated)
+        and user.get_username() == settings.ONESTOP_PAYMENT_ACCOUNT
+        and not user.has_usable_password()  # a person's account never is
+    )
+
+
 # --- who may fire what: the one authorization rule ----------------------------------------------
 
 
@@ -282,6 +299,13 @@ def _fee_due_later(user, dossier: Dossier, role: str) -> None:
         raise ValidationFailed(_("Thủ tục này không có nghĩa vụ tài chính nộp sau."))
 
 
+def _integration_records_confirmed_payments_only(user, dossier: Dossier, role: str) -> None:
+    # Another system records a payment only as the payment account, with the gateway's signed
+    # confirmation in hand (services.payments); the portal and other connections never do.
+    if role == Role.INTEGRATION and not is_payment_account(user):
+        raise Forbidden(_("Chỉ tài khoản cổng thanh toán được ghi nhận thanh toán trực tuyến."))
+
+
 def _rated_once(user, dossier: Dossier, role: str) -> None:
     if dossier.rating:
         raise InvalidTransition(_("Hồ sơ đã được đánh giá."))
@@ -300,6 +324,7 @@ def _reception_scans_walk_ins_only(user, dossier: Dossier, role: str) -> None:
 # Conditions of who may act at all on this dossier, whatever its status (checked with the role).
 ROLE_GUARDS: dict[str, tuple] = {
     Action.WITHDRAW: (_reception_withdraws_walk_ins_only,),
+    Action.RECORD_PAYMENT: (_integration_records_confirmed_payments_only,),
     FileAction.ATTACH_APPLICATION: (_reception_scans_walk_ins_only,),
 }
 # Conditions of the dossier's state now (checked after the status).
@@ -344,6 +369,9 @@ def _held_roles(user, dossier: Dossier, rules: tuple[Rule, ...]) -> list[str]:
         if rule.role == Role.CITIZEN:
             if dossier.applicant_user_id is not None and dossier.applicant_user_id == user.pk:
                 held.add(Role.CITIZEN)
+        elif rule.role == Role.INTEGRATION:
+            if _integration_may(user, dossier, rule.permission_of):
+                held.add(Role.INTEGRATION)
         elif rule.role in official_roles_for(user, dossier, rule.permission_of):
             held.add(rule.role)
     return [role for role in Role.values if role in held]
@@ -457,7 +485,7 @@ def _acting_agency(user, dossier: Dossier, role: str) -> Agency:
     # Prefer the receiving agency for reception work, the competent one otherwise.
     order = (
         [dossier.receiving_agency, dossier.competent_agency]
-        if role == Role.RECEPTION
+        if role in (Role.RECEPTION, Role.INTEGRATION)
         else [dossier.competent_agency, dossier.receiving_agency]
     )
     return next(a for a in order if a.pk in ids)

@@ -292,7 +292,14 @@ _SEALED_FIELDS: dict = {}
 # Every column added to a sealed history table from now on must be named here.
 ADDED_LATER = {
     "dossiers.historicalagency": frozenset(
-        {"place_name", "office_hours", "bank_account_number", "bank_name", "bank_beneficiary"}
+        {
+            "place_name",
+            "office_hours",
+            "bank_account_number",
+            "bank_name",
+            "bank_beneficiary",
+            "bank_bin",
+        }
     ),
     "dossiers.historicalprocedure": frozenset({"fee_online_vnd", "eid_required", "eid_min_acr"}),
     "dossiers.historicaldossier": frozenset({"eid_acr", "assisted_by_id"}),

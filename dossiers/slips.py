@@ -26,7 +26,7 @@ from . import appointment, clock, links
 from .audit import append_event_locked
 from .errors import NotFound
 from .formatting import place_and_date
-from .models import Attachment, Dossier, DossierEvent, Slip
+from .models import Attachment, Dossier, DossierEvent, Payment, Slip
 from .models.catalogue import ONLINE_CHANNELS
 from .pdf import qr_svg, render_pdf
 from .workflow import EventType, Status
@@ -43,6 +43,8 @@ SOURCE_EVENTS: dict[str, tuple[str, ...]] = {
     Slip.Kind.REFUSAL: (EventType.REFUSED,),
     Slip.Kind.APOLOGY: (EventType.RESCHEDULED,),
     Slip.Kind.STOP: (EventType.STOPPED,),
+    # The electronic fee receipt: one for each payment recorded (every version stays valid).
+    Slip.Kind.FEE_RECEIPT: (EventType.PAYMENT_RECORDED, EventType.FILING_FEE_PAID),
     # The process-control slip shows every hand-over so far: its source is the newest one.
     Slip.Kind.CONTROL: (
         EventType.SUBMITTED,
@@ -65,6 +67,7 @@ PUBLIC_KINDS = (
     Slip.Kind.REFUSAL,
     Slip.Kind.APOLOGY,
     Slip.Kind.STOP,
+    Slip.Kind.FEE_RECEIPT,
 )
 # Slips the office issues as the receiving centre (Bộ phận Một cửa, where the citizen deals);
 # the others are the competent authority's (it decides, and its head signs).
@@ -74,6 +77,7 @@ RECEPTION_KINDS = (
     Slip.Kind.SUPPLEMENT,
     Slip.Kind.REFUSAL,
     Slip.Kind.CONTROL,
+    Slip.Kind.FEE_RECEIPT,
 )
 # Kinds whose every version stays listed (a newer one supersedes the older ones); of the other
 # kinds the newest is what counts.
@@ -87,6 +91,7 @@ TEMPLATES = {
     Slip.Kind.APOLOGY: "pdf/apology.html",
     Slip.Kind.STOP: "pdf/stop.html",
     Slip.Kind.CONTROL: "pdf/control.html",
+    Slip.Kind.FEE_RECEIPT: "pdf/fee_receipt.html",
 }
 
 
@@ -303,7 +308,15 @@ def _context(dossier: Dossier, kind: str, event: DossierEvent, base: str | None 
         if kind == Slip.Kind.APOLOGY
         else "",
         "handovers": handovers(dossier) if kind == Slip.Kind.CONTROL else [],
+        "payment": _payment(event) if kind == Slip.Kind.FEE_RECEIPT else None,
     }
+
+
+def _payment(event: DossierEvent) -> Payment | None:
+    """The payment a record_payment event recorded (None for one recorded before payments
+    were kept: its receipt shows the event's receipt number)."""
+    pk = event.data.get("payment")
+    return Payment.objects.filter(pk=pk).select_related("confirmed_by").first() if pk else None
 
 
 def render_content(

@@ -81,7 +81,8 @@ class Role(models.TextChoices):
     LEADER = "leader", _("Lãnh đạo")
     SUPERVISOR = "supervisor", _("Giám sát")
     # Another system (national portal, provincial platform) reading an agency's dossiers and
-    # filing dossiers sent to it; never fires an action.
+    # filing dossiers sent to it; of the actions, fires only record_payment, and only as the
+    # payment account (a payment confirmed by the gateway: permissions, payments.py).
     INTEGRATION = "integration", _("Hệ thống kết nối")
 
 
@@ -104,6 +105,9 @@ class EventType(models.TextChoices):
     APPROVED = "dossier.approved", _("Phê duyệt")
     PAYMENT_REQUESTED = "dossier.payment_requested", _("Yêu cầu nộp phí")
     PAYMENT_RECORDED = "dossier.payment_recorded", _("Đã nộp phí")
+    # The fee of a procedure that charges at filing, paid online after an online filing: no
+    # action (the dossier's status and clock are unchanged), recorded by services.payments.
+    FILING_FEE_PAID = "dossier.filing_fee_paid", _("Đã nộp phí, lệ phí khi nộp hồ sơ")
     RETURNED = "dossier.returned", _("Trả kết quả")
     WITHDRAWN = "dossier.withdrawn", _("Rút hồ sơ")
     STOPPED = "dossier.stopped", _("Dừng xử lý")
@@ -213,6 +217,8 @@ EDGES: tuple[Edge, ...] = tuple(
             Status.PROCESSING,
             Role.RECEPTION,
             Role.SPECIALIST,
+            # A payment the gateway confirmed, recorded by the payment account (no official).
+            Role.INTEGRATION,
         ),
         *_edges(Action.RETURN_RESULT, [Status.RESOLVED], Status.RETURNED, Role.RECEPTION),
         # Reception may record a withdrawal only for a walk-in applicant (checked in services).
@@ -258,4 +264,6 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
     for role in OFFICIAL_ROLES
 }
 GROUP_PERMISSIONS[Role.SUPERVISOR] = []
-GROUP_PERMISSIONS[Role.INTEGRATION] = []
+GROUP_PERMISSIONS[Role.INTEGRATION] = sorted(
+    {permission_codename(e.action) for e in EDGES if Role.INTEGRATION in e.roles}
+)

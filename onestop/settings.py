@@ -251,7 +251,9 @@ SESSION_COOKIE_HTTPONLY = True
 # Content-Security-Policy (django-csp 4): scripts, styles and everything else from this site
 # only, no inline <script>, <style> or style="" (tests/test_csp.py scans the templates), no
 # eval, no plugins, no <base>, no framing, forms post here only. Images may also be data: URIs
-# (the favicon; the QR codes are only in the PDF slips). The Swagger UI page needs nothing more
+# (the favicon; QR codes are inline SVG: the slips', and the VietQR code of a dossier that owes
+# money). A dossier page offering "pay online" adds the payment gateway's origin to its own
+# form-action (citizens/views/dossiers.py). The Swagger UI page needs nothing more
 # (dossiers/api/docs.py); DRF's browsable API pages alone allow inline styles, not scripts
 # (dossiers/api/renderers.py). Django's DEBUG pages (404, 500, with DEBUG=1) get no header.
 CONTENT_SECURITY_POLICY = {
@@ -357,6 +359,16 @@ ONESTOP_PUBLIC_URL = os.environ.get("ONESTOP_PUBLIC_URL", "http://127.0.0.1:8000
 # Working days a citizen is given to pay what a dossier waiting for payment owes (shown on the
 # dossier with the agency's counter and bank details).
 ONESTOP_PAYMENT_WORKING_DAYS = int(os.environ.get("ONESTOP_PAYMENT_WORKING_DAYS", "5"))
+# Online payments (docs/integrations.md, "Thanh toán trực tuyến"): the gateway's pay page, our
+# merchant id there and the shared secret of its signatures (Standard Webhooks, "whsec_" +
+# base64). Without a pay URL and a secret, the "pay online" button is not offered (VietQR and
+# bank statement imports still work).
+ONESTOP_PAYMENT_GATEWAY_URL = os.environ.get("ONESTOP_PAYMENT_GATEWAY_URL", "")
+ONESTOP_PAYMENT_GATEWAY_MERCHANT = os.environ.get("ONESTOP_PAYMENT_GATEWAY_MERCHANT", "")
+ONESTOP_PAYMENT_GATEWAY_SECRET = os.environ.get("ONESTOP_PAYMENT_GATEWAY_SECRET", "")
+# The integration account a payment the gateway confirmed is recorded as (made on first use,
+# no password, an integration membership of the receiving agency).
+ONESTOP_PAYMENT_ACCOUNT = os.environ.get("ONESTOP_PAYMENT_ACCOUNT", "cong-thanh-toan")
 
 # Login with the national e-ID (OpenID Connect; citizens/eid.py, docs/integrations.md "e-ID").
 # Off while ONESTOP_EID_ISSUER is empty. The provider's endpoints and keys come from

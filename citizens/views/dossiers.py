@@ -88,7 +88,7 @@ def dossier_detail(request, pk):
         "results": [a for a in attachments if a.purpose == Attachment.Purpose.RESULT],
         "slips": slips.listing(dossier),
         "appointment": appointment.current(dossier),
-        "payment": payment.due(dossier),
+        **payment.page_context(dossier),  # the fee section (citizens/_payment.html)
         "overdue": dossier.is_overdue(now),
         "due_soon": dossier.is_due_soon(now, WorkCalendar.current()),
         "can_withdraw": Action.WITHDRAW in may,
@@ -97,7 +97,12 @@ def dossier_detail(request, pk):
         "supplement_form": SupplementForm(initial={"version": dossier.version}),
         "rating_form": RatingForm(initial={"version": dossier.version}),
     }
-    return render(request, "citizens/dossier_detail.html", context)
+    response = render(request, "citizens/dossier_detail.html", context)
+    if context["pay_online"]:
+        # "Pay online" posts here and is redirected to the gateway: the CSP's form-action
+        # must name the gateway's origin on this page (and only on this page).
+        response._csp_update = {"form-action": [payment.gateway_origin()]}
+    return response
 
 
 # --- apply ---------------------------------------------------------------------------------

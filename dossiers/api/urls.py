@@ -2,7 +2,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
-from . import docs, feed, intake, views, webhooks
+from . import docs, feed, intake, payments, views, webhooks
 from .serializers import ACTION_BODIES
 
 router = SimpleRouter(trailing_slash=True)
@@ -20,6 +20,11 @@ urlpatterns = [
         "dossiers/<str:ref>/slips/<str:kind>.pdf",
         views.DossierViewSet.as_view({"get": "slips"}),
         name="api-dossier-slip",
+    ),
+    path(
+        "payments/gateway/callback/",
+        payments.PaymentCallbackView.as_view(),
+        name="api-payment-callback",
     ),
     path("events/", feed.ChangeFeedView.as_view(), name="api-events"),
     # Before the router: its dossier detail route would take "intake" for a dossier's ref.

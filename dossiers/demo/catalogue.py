@@ -39,6 +39,9 @@ ONLINE_FEES = {"1.004222": 10000, "1.004194": 7000} | dict.fromkeys(FREE_ONLINE_
 # (ONESTOP_OFFICE_HOURS); the bank accounts are FICTITIOUS, like the agency codes.
 OFFICE_HOURS = "Thứ Hai đến Thứ Sáu: sáng 7:00–11:30, chiều 13:30–17:00"
 DEMO_BANK = "Ngân hàng mẫu – chi nhánh Hải Phòng (tài khoản giả định, dữ liệu mẫu)"
+# A BIN of the Napas 9704 range for the demo's fictitious bank (its VietQR codes scan, but pay
+# nobody).
+DEMO_BANK_BIN = "970499"
 
 _APPLICANT_FIELDS = [
     dict(key="applicant_name", label="Họ và tên người yêu cầu", profile_source="full_name"),
@@ -201,6 +204,7 @@ def load_agencies(data: dict | None = None) -> tuple[Agency, list[Agency]]:
                 office_hours=OFFICE_HOURS,
                 bank_account_number=f"9704 0000 {number:04d}",
                 bank_name=DEMO_BANK,
+                bank_bin=DEMO_BANK_BIN,
                 bank_beneficiary=f"Ủy ban nhân dân {_lower_first(commune['name'])}",
                 code_is_fictitious=True,
             ),

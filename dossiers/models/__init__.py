@@ -27,6 +27,7 @@ from .exports import ExportJob, export_path
 from .indicators import STATUS_COLUMNS, IndicatorChange, IndicatorRollup, IndicatorRollupState
 from .integrations import DeliveryAttempt, FeedEntry, WebhookSubscription
 from .notifications import OutgoingEmail
+from .payments import Payment, PaymentMethod, PaymentRefusal
 from .preferences import SavedFilter
 from .tokens import ApiToken
 
@@ -55,6 +56,9 @@ __all__ = [
     "IndicatorRollupState",
     "Membership",
     "OutgoingEmail",
+    "Payment",
+    "PaymentMethod",
+    "PaymentRefusal",
     "Procedure",
     "ProcedureDocument",
     "ProcedureField",

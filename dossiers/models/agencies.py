@@ -70,6 +70,14 @@ class Agency(models.Model):
     bank_account_number = models.CharField(_("số tài khoản nhận tiền"), max_length=32, blank=True)
     bank_name = models.CharField(_("ngân hàng"), max_length=255, blank=True)
     bank_beneficiary = models.CharField(_("tên đơn vị thụ hưởng"), max_length=255, blank=True)
+    # The bank's Napas acquirer id (BIN), which the VietQR code names the bank by (vietqr.py).
+    bank_bin = models.CharField(
+        _("mã BIN ngân hàng (Napas)"),
+        max_length=6,
+        blank=True,
+        validators=[RegexValidator(r"^\d{6}$", _("Mã BIN gồm đúng 6 chữ số."))],
+        help_text=_("Mã định danh ngân hàng của Napas, 6 chữ số (ví dụ 970436 là Vietcombank)."),
+    )
     administrative_code = models.CharField(_("mã đơn vị hành chính"), max_length=8, blank=True)
     code_is_fictitious = models.BooleanField(
         _("mã định danh giả định (dữ liệu mẫu)"),
@@ -115,6 +123,11 @@ class Agency(models.Model):
     @property
     def takes_bank_transfers(self) -> bool:
         return bool(self.bank_account_number and self.bank_name and self.bank_beneficiary)
+
+    @property
+    def takes_vietqr(self) -> bool:
+        """Whether a VietQR code can be made for its account (the bank's BIN is known)."""
+        return self.takes_bank_transfers and len(self.bank_bin) == 6 and self.bank_bin.isdigit()
 
 
 class Membership(models.Model):

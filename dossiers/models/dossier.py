@@ -536,6 +536,7 @@ class Slip(models.Model):
         APOLOGY = "apology", _("Phiếu xin lỗi và hẹn lại ngày trả kết quả")
         STOP = "stop", _("Thông báo dừng giải quyết hồ sơ")
         CONTROL = "control", _("Phiếu kiểm soát quá trình giải quyết hồ sơ")
+        FEE_RECEIPT = "fee_receipt", _("Biên lai thu phí, lệ phí điện tử")
 
     dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="slips")
     kind = models.CharField(max_length=32, choices=Kind.choices)

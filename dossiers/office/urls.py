@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import assisted, views
+from . import assisted, payments, views
 
 app_name = "office"
 
@@ -14,6 +14,7 @@ urlpatterns = [
     path("assisted/", assisted.assisted_choose, name="assisted_choose"),
     path("assisted/<str:code>/", assisted.assisted, name="assisted"),
     path("register/", views.register, name="register"),
+    path("payments/import/", payments.statement_import, name="statement_import"),
     path("exports/", views.exports, name="exports"),
     path("exports/<int:pk>/download/", views.export_download, name="export_download"),
     path("dossiers/<int:pk>/", views.dossier_page, name="dossier"),

@@ -296,7 +296,7 @@ def _render_dossier(request, dossier, failed_action=None, failed_form=None, stat
         "danger_forms": [(Action(a), forms[a]) for a in actions if a in DESTRUCTIVE_ACTIONS],
         "slips": slips.listing(dossier, staff=True),
         "appointment": appointment.current(dossier),
-        "payment": payment.due(dossier),
+        **payment.page_context(dossier),  # office/_payment.html
         "left": time_left(dossier, now, calendar),
         "pauses": dossier.pauses.all(),
         "undelivered": notify.undelivered(dossier),

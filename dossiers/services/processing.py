@@ -8,11 +8,14 @@ import datetime as dt
 from django.utils.translation import gettext as _
 
 from ..errors import InvalidTransition, ValidationFailed
-from ..models import Attachment, ClockPause, Dossier
+from ..models import Attachment, ClockPause, Dossier, PaymentMethod
+from ..payment import due as payment_due
 from ..payment import pay_by
 from ..workflow import Action, Role
 from .base import Actor, Context, action_service, perform, require_text
 from .deadlines import close_pause, end_pauses
+from .payments import receipt_data
+from .payments import record as record_payment_row
 
 
 @action_service(Action.ASSIGN)
@@ -178,7 +181,23 @@ def dossier_record_payment(
     receipt_number = require_text(receipt_number, "receipt_number", _("Vui lòng nhập số biên lai."))
 
     def mutate(d: Dossier, ctx: Context):
-        return {"receipt_number": receipt_number, **close_pause(d, ctx, ClockPause.Reason.PAYMENT)}
+        # Paid at the counter: the payment is recorded too (its electronic receipt is issued).
+        owed = payment_due(d)
+        paid = record_payment_row(
+            d,
+            ctx,
+            {
+                "method": PaymentMethod.COUNTER,
+                "transaction_id": receipt_number[:100],
+                "receipt_number": receipt_number[:64],
+                "amount_vnd": owed.amount_vnd if owed else 0,
+                "paid_at": ctx.now,
+                "payer_name": (d.applicant.get("full_name") or "")[:255],
+                "confirmed_by": actor.user,
+                "source": "",
+            },
+        )
+        return {**receipt_data(paid), **close_pause(d, ctx, ClockPause.Reason.PAYMENT)}
 
     return perform(
         actor=actor,
