@@ -2,14 +2,23 @@
 
 import datetime as dt
 import os
+import warnings
 from pathlib import Path
 
 import dj_database_url
+from authlib.deprecate import AuthlibDeprecationWarning
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from whitenoise.compress import Compressor as WhiteNoiseCompressor
 
 from onestop import scaling
+
+# Authlib 1.9 warns at import that it will move from httpx to httpx2; the e-ID client catches
+# httpx's errors, so it stays on httpx until both move together (docs/integrations.md, e-ID).
+# Authlib installs an "always" filter for its warnings when imported, so this one comes after.
+warnings.filterwarnings(
+    "ignore", message="The httpx module is deprecated", category=AuthlibDeprecationWarning
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
