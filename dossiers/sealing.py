@@ -294,7 +294,9 @@ ADDED_LATER = {
     "dossiers.historicalagency": frozenset(
         {"place_name", "office_hours", "bank_account_number", "bank_name", "bank_beneficiary"}
     ),
-    "dossiers.historicalprocedure": frozenset({"fee_online_vnd"}),
+    "dossiers.historicalprocedure": frozenset({"fee_online_vnd", "result_document_type_id"}),
+    "dossiers.historicalproceduredocument": frozenset({"document_type_id"}),
+    "dossiers.historicalattachment": frozenset({"no_scan_reason", "reused_from_id"}),
 }
 
 
