@@ -75,8 +75,22 @@ class ProcedureSerializer(serializers.ModelSerializer):
         ]
 
 
+class ReusedFromSerializer(serializers.Serializer):
+    stored_document = serializers.IntegerField(source="pk")
+    dossier = serializers.CharField(source="source_dossier.code", allow_null=True)
+    kind = serializers.CharField()
+    number = serializers.CharField()
+    issued_on = serializers.DateField(allow_null=True)
+
+
 class AttachmentSerializer(serializers.ModelSerializer):
     document_type = serializers.IntegerField(source="document_id", allow_null=True)
+    reused_from = ReusedFromSerializer(
+        allow_null=True,
+        read_only=True,
+        help_text="Taken from the documents store (not uploaded again): the entry and the "
+        "dossier it came from; null for an upload.",
+    )
 
     class Meta:
         model = Attachment
@@ -89,6 +103,8 @@ class AttachmentSerializer(serializers.ModelSerializer):
             "sha256",
             "content_type",
             "paper_original_seen",
+            "no_scan_reason",
+            "reused_from",
             "created_at",
         ]
 

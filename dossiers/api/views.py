@@ -189,7 +189,14 @@ class DossierViewSet(viewsets.GenericViewSet):
         return (
             visible_dossiers(self.request.user)
             .select_related("procedure", "receiving_agency", "competent_agency", "assignee")
-            .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
+            .prefetch_related(
+                Prefetch(
+                    "attachments",
+                    queryset=Attachment.objects.select_related(
+                        "reused_from__source_dossier"
+                    ).order_by("id"),
+                )
+            )
         )
 
     def get_serializer_context(self):
