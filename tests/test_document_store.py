@@ -388,3 +388,46 @@ def test_apply_form_and_dossier_page_queries_are_bounded(
     with django_assert_max_num_queries(23):
         page = client.get(f"/office/dossiers/{dossier.pk}/")
     assert page.content.decode().count("Dùng lại từ kho giấy tờ, hồ sơ") == 4
+
+
+def test_online_filing_through_the_api_reuses_a_stored_document(held, citizen, citizen2, commune):
+    entry, asking, paper = held
+    api = client_of(citizen)
+    (mine,) = api.get("/api/v1/my/documents/").json()
+    assert (mine["id"], mine["document_type"], mine["sha256"]) == (
+        entry.pk,
+        "KQ.G15.000038",
+        entry.sha256,
+    )
+    assert client_of(citizen2).get("/api/v1/my/documents/").json() == []
+    draft = api.post(
+        "/api/v1/dossiers/",
+        {"procedure": asking.code, "agency": commune.code},
+        format="json",
+    ).json()
+    url = f"/api/v1/dossiers/{draft['ref']}/attachments/"
+    # Someone else's entry: the error shape, nothing attached.
+    other = (
+        client_of(citizen2)
+        .post(
+            "/api/v1/dossiers/",
+            {"procedure": asking.code, "agency": commune.code},
+            format="json",
+        )
+        .json()
+    )
+    refused = client_of(citizen2).post(
+        f"/api/v1/dossiers/{other['ref']}/attachments/",
+        {"stored_document": entry.pk, "document_type": paper.pk},
+        format="multipart",
+    )
+    assert refused.status_code == 400 and "stored" in refused.json()["error"]["fields"]
+    neither = api.post(url, {"document_type": paper.pk}, format="multipart")
+    assert neither.status_code == 400
+    taken = api.post(
+        url, {"stored_document": entry.pk, "document_type": paper.pk}, format="multipart"
+    )
+    assert taken.status_code == 201, taken.content
+    body = taken.json()
+    assert body["sha256"] == entry.sha256 and body["reused_from"]["stored_document"] == entry.pk
+    assert not Attachment.objects.filter(dossier__applicant_user=citizen2).exists()
