@@ -454,3 +454,47 @@ def test_online_filing_through_the_api_reuses_a_stored_document(held, citizen, c
     body = taken.json()
     assert body["sha256"] == entry.sha256 and body["reused_from"]["stored_document"] == entry.pk
     assert not Attachment.objects.filter(dossier__applicant_user=citizen2).exists()
+
+
+def test_the_store_is_sealed_like_the_rest(held, citizen, commune):
+    """Every store entry has its sealed history row; the whole trail, files included, verifies
+    after results, reuse and a counter scan, and an entry edited behind the application's back
+    is reported."""
+    from dossiers.verification import verify_everything
+
+    from .conftest import tamper
+
+    entry, asking, paper = held
+    draft = services.dossier_create_draft(
+        actor=actor(citizen), procedure=asking, receiving_agency=commune
+    )
+    services.attachment_reuse_stored(
+        actor=actor(citizen), dossier=draft, stored_id=entry.pk, document=paper
+    )
+    assert StoredDocument.history.filter(id=entry.pk).count() == 1
+    assert verify_everything(files=True, all_seals=True).problems == []
+    tamper(
+        "UPDATE dossiers_storeddocument SET owner_id_number = %s WHERE id = %s",
+        ["031095004321", entry.pk],
+        table="dossiers_storeddocument",
+    )
+    problems = verify_everything(all_seals=True).problems
+    assert any("owner_id_number" in str(p) for p in problems), problems
+
+
+@pytest.mark.postgres
+def test_postgres_refuses_changes_to_the_store(cast, commune):
+    from django.db import DatabaseError, connection, transaction
+
+    entry = holder_of_result(cast=cast, agency=commune)
+    for sql in (
+        "UPDATE dossiers_storeddocument SET number = 'x' WHERE id = %s",
+        "DELETE FROM dossiers_storeddocument WHERE id = %s",
+        "DELETE FROM dossiers_historicalstoreddocument WHERE id = %s",
+    ):
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, [entry.pk])
