@@ -204,6 +204,23 @@ def test_counter_intake_scans_each_paper_or_says_why_not(client, reception, citi
     assert response.status_code == 400
     assert "tải lên bản chụp hoặc ghi lý do không số hóa" in response.content.decode()
     assert not Dossier.objects.exists() and not Attachment.objects.exists()
+    # A date that is not one: said, nothing written.
+    response = client.post(
+        url,
+        _intake_post(
+            procedure,
+            required,
+            optional,
+            **{
+                f"noscan_{required.pk}": "Người nộp chỉ mang bản chính",
+                f"doc_{optional.pk}": scenarios.pdf_upload("cu-tru.pdf"),
+                f"scan_date_{optional.pk}": "05/01/2026x",
+            },
+        ),
+    )
+    assert response.status_code == 400 and "ngày cấp không hợp lệ" in response.content.decode()
+    assert 'value="Người nộp chỉ mang bản chính"' in response.content.decode()
+    assert not Dossier.objects.exists()
     # The form paper not scanned, with the reason; the residence paper scanned with its details.
     response = client.post(
         url,

@@ -502,6 +502,12 @@ def intake(request, code):
         messages.error(request, _("Một số tệp không được chấp nhận; vui lòng xem bên dưới."))
         return render(request, "office/intake.html", context, status=400)
     scans, reasons, details = _digitisation(request, documents, checked)
+    bad_dates = [d.name[:80] for d in documents if details.get(d.pk, {}).get("issued_on") is False]
+    if bad_dates:
+        context["errors"] = [
+            _("%(name)s: ngày cấp không hợp lệ.") % {"name": name} for name in bad_dates
+        ]
+        return render(request, "office/intake.html", context, status=400)
     actor = Actor.from_request(request)
     applicant = applicant_form.applicant()
     answers = {k.removeprefix("f_"): _plain(v) for k, v in answers_form.cleaned_data.items()}
@@ -559,7 +565,7 @@ def _digitisation(request, documents, checked) -> tuple[dict, dict, dict]:
         try:
             issued_on = dt.date.fromisoformat(issued_on) if issued_on else None
         except ValueError:
-            issued_on = None
+            issued_on = False  # said as an error before anything is written
         details[document.pk] = {
             "number": request.POST.get(f"scan_number_{document.pk}", "").strip(),
             "issued_on": issued_on,
