@@ -28,6 +28,7 @@ from .models import (
     CalendarDay,
     ClockPause,
     DeliveryAttempt,
+    DocumentType,
     Dossier,
     DossierEvent,
     Membership,
@@ -37,6 +38,7 @@ from .models import (
     Procedure,
     ProcedureDocument,
     ProcedureField,
+    StoredDocument,
     WebhookSubscription,
 )
 from .permissions import reader_agency_ids, visibility_filter, visible_dossiers
@@ -251,6 +253,33 @@ class ProcedureAdmin(ScopedHistoryAdmin):
 
     def scope(self, user):
         return None  # the province's catalogue
+
+
+@admin.register(DocumentType)
+class DocumentTypeAdmin(admin.ModelAdmin):
+    """The catalogue of recurring papers (superusers only, like every unscoped admin)."""
+
+    list_display = ("code", "name")
+    search_fields = ("code", "name")
+
+
+@admin.register(StoredDocument)
+class StoredDocumentAdmin(admin.ModelAdmin):
+    """The documents store, read only (append-only; superusers only)."""
+
+    list_display = ("title", "number", "kind", "owner_id_number", "issued_on", "electronic")
+    list_filter = ("kind", "electronic", "document_type")
+    search_fields = ("owner_id_number", "number", "source_dossier__code")
+    readonly_fields = [f.name for f in StoredDocument._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Membership)

@@ -20,20 +20,22 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from django.db import connection, transaction
-from django.db.models import Avg, Count, Exists, F, Q, Sum, Value
+from django.db.models import Avg, Count, Exists, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
 
-from . import clock
+from . import clock, document_store
 from .models import (
     STATUS_COLUMNS,
     Agency,
+    Attachment,
     Channel,
     Dossier,
     IndicatorChange,
     IndicatorRollup,
     IndicatorRollupState,
     Procedure,
+    ProcedureDocument,
 )
 from .models.dossier import OPEN_STATUSES
 from .permissions import reader_agency_ids, visibility_filter
@@ -109,7 +111,40 @@ def period_figures() -> dict[str, tuple[str, Q]]:
         "rated_very_satisfied": ("rated_at", Q(rating="very_satisfied")),
         "rated_satisfied": ("rated_at", Q(rating="satisfied")),
         "rated_unsatisfied": ("rated_at", Q(rating="unsatisfied")),
+        "results_electronic": ("resolved_at", document_store.result_electronic_q()),
+        "digitised": ("received_at", document_store.digitised_q()),
     }
+
+
+# Counted over the papers (attachments) of the dossiers received in the period, not over the
+# dossiers: every paper handed in or uploaded (application or supplement; not the papers only
+# shown at the counter), and those taken from the documents store.
+PAPERS = Q(purpose__in=document_store.PAPER_PURPOSES) & ~Q(
+    document__kind=ProcedureDocument.Kind.PRESENT
+)
+ATTACHMENT_FIGURES = {"attachments": Q(), "attachments_reused": Q(reused_from__isnull=False)}
+
+
+def _attachment_aggregates() -> dict:
+    return {
+        key: Count("pk", filter=q) if q else Count("pk") for key, q in ATTACHMENT_FIGURES.items()
+    }
+
+
+def _paper_sums(scope: Scope) -> dict:
+    """The paper counts of the dossiers received in the period, as sums over the dossiers of a
+    count of each one's papers (so that they join the dossiers' one aggregate query)."""
+    sums = {}
+    for key, condition in ATTACHMENT_FIGURES.items():
+        per_dossier = (
+            Attachment.objects.filter(PAPERS, condition, dossier=OuterRef("pk"))
+            .order_by()
+            .values("dossier")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        sums[key] = Coalesce(Sum(Subquery(per_dossier), filter=_in("received_at", scope)), 0)
+    return sums
 
 
 STATE_FIGURES = ("in_progress_on_time", "in_progress_overdue", "paused")
@@ -158,6 +193,8 @@ FIGURE_LABELS = {
     "rated_very_satisfied": "Rất hài lòng",
     "rated_satisfied": "Hài lòng",
     "rated_unsatisfied": "Không hài lòng",
+    "results_electronic": "Kết quả điện tử trong kho",
+    "digitised": "Hồ sơ được số hóa",
 }
 
 
@@ -194,6 +231,10 @@ def _derived(counts: dict, avg_seconds) -> dict:
         "on_time_rate": _percent(counts["resolved_before"] + counts["resolved_on"], resolved),
         "online_share": _percent(counts["received_online"], counts["received"]),
         "electronic_share": _percent(counts["returned_electronic"], counts["returned"]),
+        # Decision 766 (docs/indicators.md).
+        "results_electronic_share": _percent(counts["results_electronic"], counts["resolved"]),
+        "digitised_share": _percent(counts["digitised"], counts["received"]),
+        "reuse_share": _percent(counts["attachments_reused"], counts["attachments"]),
         "late_pct": late_pct,
         "unsatisfied_pct": unsatisfied_pct,
         "satisfaction": satisfaction,
@@ -207,6 +248,7 @@ def _aggregates(scope: Scope, now) -> dict:
     conditions = figure_conditions(scope, now)
     aggregates = {key: Count("pk", filter=q) for key, q in conditions.items()}
     aggregates["avg_seconds"] = Avg("resolution_working_seconds", filter=conditions["resolved"])
+    aggregates.update(_paper_sums(scope))
     return aggregates
 
 
@@ -376,7 +418,9 @@ def _sums(columns) -> dict:
 
 def _period_counts(row: dict | None) -> dict:
     row = row or {}
-    counts = {key: int(row.get(f"sum_{key}") or 0) for key in period_figures()}
+    counts = {
+        key: int(row.get(f"sum_{key}") or 0) for key in [*period_figures(), *ATTACHMENT_FIGURES]
+    }
     counted = int(row.get("sum_working_seconds_counted") or 0)
     seconds = int(row.get("sum_working_seconds") or 0) / counted if counted else None
     return {**counts, "avg_seconds": seconds}
@@ -405,11 +449,11 @@ def _state_counts(user, scope: Scope, now, by: tuple[str, ...]) -> dict[tuple, d
 def _figures(period: dict, state: dict) -> dict:
     counts = {**period, **{key: state.get(key) or 0 for key in STATE_FIGURES}}
     avg = counts.pop("avg_seconds")
-    ordered = {key: counts[key] for key in FIGURE_LABELS}
+    ordered = {key: counts[key] for key in [*FIGURE_LABELS, *ATTACHMENT_FIGURES]}
     return {**ordered, **_derived(ordered, avg)}
 
 
-SUMMED = [*period_figures(), "working_seconds", "working_seconds_counted"]
+SUMMED = [*period_figures(), *ATTACHMENT_FIGURES, "working_seconds", "working_seconds_counted"]
 
 
 class Figures:
@@ -611,7 +655,8 @@ def _insert(grain: str, day_sql: str, parts: list[tuple[str, list]], group: str)
 
 
 def _count_columns() -> dict[str, None]:
-    return {column: None for counted in _rollup_columns().values() for column in counted}
+    columns = {column: None for counted in _rollup_columns().values() for column in counted}
+    return columns | dict.fromkeys(ATTACHMENT_FIGURES)
 
 
 def _insert_days(days) -> None:
@@ -636,7 +681,31 @@ def _insert_days(days) -> None:
             .annotate(**{c: counted.get(c, Value(0)) for c in everything})
         )
         parts.append(queryset.query.sql_with_params())
+    parts.append(_papers_part(days, everything))
     _insert(DAY, "u.rollup_day", parts, "u.rollup_day")
+
+
+def _papers_part(days, everything: list[str]) -> tuple[str, list]:
+    """The paper counts (ATTACHMENT_FIGURES) by the day their dossier was received, in the same
+    columns, in the same order, as the dossiers' parts."""
+    dated = Q(dossier__received_at__isnull=False)
+    if days is not None:
+        dated = _day_ranges("dossier__received_at", days)
+    counted = _attachment_aggregates()
+    queryset = (
+        Attachment.objects.filter(PAPERS, dated)
+        .exclude(dossier__status=Status.DRAFT)
+        .annotate(
+            rollup_day=TruncDate("dossier__received_at", tzinfo=VN_TZ),
+            receiving_agency_id=F("dossier__receiving_agency_id"),
+            competent_agency_id=F("dossier__competent_agency_id"),
+            procedure_id=F("dossier__procedure_id"),
+        )
+        .order_by()
+        .values("rollup_day", "receiving_agency_id", "competent_agency_id", "procedure_id")
+        .annotate(**{c: counted.get(c, Value(0)) for c in everything})
+    )
+    return queryset.query.sql_with_params()
 
 
 def _day_ranges(field: str, days) -> Q:

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from .errors import DomainError, Forbidden, InvalidTransition, NotFound, ValidationFailed
-from .models import Agency, Attachment, Dossier, Membership
+from .models import Agency, Attachment, Dossier, Membership, StoredDocument
 from .workflow import (
     OFFICIAL_ROLES,
     TERMINAL_STATUSES,
@@ -517,6 +517,28 @@ def result_visible_q(dossier_path: str = "") -> Q:
     """The same rule for querysets: `result_visible_q()` over dossiers,
     `result_visible_q("dossier__")` over rows that point to one (e.g. attachments)."""
     return Q(**{f"{dossier_path}status__in": RESULT_VISIBLE_STATUSES})
+
+
+# --- the documents store ---------------------------------------------------------------------
+
+
+def reusable_documents(user):
+    """The store's entries `user` may attach to their own dossiers instead of uploading: those
+    whose owner ID number is the ID number of the user's citizen profile, of a known document
+    type, current (not replaced by a later file of the same result), a result only once the
+    applicant may see it (`result_visible_q`). The one rule for the apply form, the service that
+    attaches them and the API: anything else is "not found", never someone else's document."""
+    profile = getattr(user, "citizen_profile", None) if user.is_authenticated else None
+    id_number = getattr(profile, "id_number", "") or ""
+    if not id_number:
+        return StoredDocument.objects.none()
+    return StoredDocument.objects.filter(
+        Q(kind=StoredDocument.Kind.DIGITISED)
+        | (Q(kind=StoredDocument.Kind.RESULT) & result_visible_q("source_dossier__")),
+        owner_id_number=id_number,
+        document_type__isnull=False,
+        replaced_by__isnull=True,
+    )
 
 
 # --- second factor ---------------------------------------------------------------------------

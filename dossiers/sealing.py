@@ -301,11 +301,15 @@ ADDED_LATER = {
             "bank_bin",
         }
     ),
-    "dossiers.historicalprocedure": frozenset({"fee_online_vnd", "eid_required", "eid_min_acr"}),
+    "dossiers.historicalprocedure": frozenset(
+        {"fee_online_vnd", "eid_required", "eid_min_acr", "result_document_type_id"}
+    ),
     "dossiers.historicaldossier": frozenset({"eid_acr", "assisted_by_id"}),
     "citizens.historicalcitizenprofile": frozenset(
         {"eid_issuer", "eid_subject", "eid_verified_at"}
     ),
+    "dossiers.historicalproceduredocument": frozenset({"document_type_id"}),
+    "dossiers.historicalattachment": frozenset({"no_scan_reason", "reused_from_id"}),
 }
 
 

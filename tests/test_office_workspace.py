@@ -325,6 +325,7 @@ def test_counter_intake_asks_for_the_applicant_once(client, reception, procedure
             "delivery": "post",
             "f_purpose": "Kết hôn",
             f"seen_{required.pk}": "1",
+            f"noscan_{required.pk}": "Người nộp chỉ mang bản chính",
         },
     )
     dossier = Dossier.objects.get()

@@ -84,3 +84,22 @@ def test_demo_id_numbers_are_valid(seeded):
         if applicant.get("id_number"):
             number, born = applicant["id_number"], applicant.get("date_of_birth")
             assert id_number_problem(number, born) is None, number
+
+
+def test_demo_shows_the_decision_766_shares(seeded):
+    """Some results electronic, some dossiers digitised, some papers reused (docs/indicators.md)."""
+    import datetime as dt
+
+    from dossiers import clock, indicators
+    from dossiers.models import Attachment, StoredDocument
+
+    supervisor = User.objects.get(username="supervisor")
+    today = clock.now().date()
+    scope = indicators.Scope(today - dt.timedelta(days=400), today + dt.timedelta(days=1))
+    figures = indicators.raw_headline(supervisor, scope, clock.now())
+    for share in ("results_electronic_share", "digitised_share", "reuse_share"):
+        assert 0 < figures[share] < 100, (share, figures[share])
+    reused = Attachment.objects.filter(reused_from__isnull=False)
+    assert reused.filter(dossier__applicant_user__username="citizen").exists()
+    assert all(a.sha256 == a.reused_from.sha256 for a in reused)
+    assert StoredDocument.objects.filter(kind="digitised").exists()

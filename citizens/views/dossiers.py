@@ -18,7 +18,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dossiers import appointment, clock, filecheck, identity, payment, services, slips
 from dossiers.errors import ChangedMeanwhile, DomainError, ValidationFailed
 from dossiers.models import Attachment, Channel, Dossier, Procedure, ProcedureDocument
-from dossiers.permissions import available_actions, result_visible_to_applicant, visible_dossiers
+from dossiers.permissions import (
+    available_actions,
+    result_visible_to_applicant,
+    reusable_documents,
+    visible_dossiers,
+)
 from dossiers.services import Actor
 from dossiers.timeline import citizen_timeline
 from dossiers.workflow import Action, Status
@@ -133,11 +138,15 @@ def _render_apply(request, procedure, form, dossier=None, upload_errors=None, st
         for attachment in dossier.attachments.filter(purpose=Attachment.Purpose.APPLICATION):
             attached.setdefault(attachment.document_id, []).append(attachment)
     on_file = list(services.documents_on_file(request.user).exclude(dossier=dossier)[:50])
+    stored = _stored_for(request.user, documents)
+    chosen = {d.pk: request.POST.get(f"stored_{d.pk}", "") for d in documents}
     rows = [
         {
             "document": doc,
             "attached": attached.get(doc.pk, []),
             "errors": (upload_errors or {}).get(doc.pk, []),
+            "stored": [e for e in stored if e.document_type_id == doc.document_type_id],
+            "chosen": chosen[doc.pk],
         }
         for doc in documents
     ]
@@ -156,6 +165,19 @@ def _render_apply(request, procedure, form, dossier=None, upload_errors=None, st
             "client_token": request.POST.get("client_token") or uuid.uuid4().hex,
         },
         status=status,
+    )
+
+
+def _stored_for(user, documents) -> list:
+    """The user's own documents in the store of the types these papers are (one query): what
+    the form offers instead of an upload ("dùng giấy tờ đã có")."""
+    types = {d.document_type_id for d in documents if d.document_type_id}
+    if not types:
+        return []
+    return list(
+        reusable_documents(user)
+        .filter(document_type_id__in=types)
+        .order_by("-issued_on", "-id")[:50]
     )
 
 
@@ -242,14 +264,26 @@ def _check_first_submission(request, procedure, form):
         d.pk: request.FILES[f"doc_{d.pk}"] for d in documents if f"doc_{d.pk}" in request.FILES
     }
     on_file = services.documents_on_file(request.user)
-    reused = [
+    upload_errors: dict[int, list[str]] = {}
+    stored = {e.pk: e for e in _stored_for(request.user, documents)}
+    from_store = []
+    for d in documents:
+        choice = request.POST.get(f"stored_{d.pk}", "")
+        if d.pk in uploads or not choice:
+            continue
+        entry = stored.get(int(choice)) if choice.isdigit() else None
+        if entry is None or entry.document_type_id != d.document_type_id:
+            upload_errors[d.pk] = [_("Không tìm thấy giấy tờ đã chọn trong kho giấy tờ của bạn.")]
+        else:
+            from_store.append(d.pk)
+    reused = from_store + [
         d.pk
         for d in documents
         if d.pk not in uploads
+        and d.pk not in from_store
         and request.POST.get(f"reuse_{d.pk}", "").isdigit()
         and on_file.filter(pk=int(request.POST[f"reuse_{d.pk}"])).exists()
     ]
-    upload_errors: dict[int, list[str]] = {}
     checked, refused = {}, False
     try:
         checked = services.check_first_submission(
@@ -260,10 +294,10 @@ def _check_first_submission(request, procedure, form):
         missing = error.fields.pop("documents", [])
         for doc in documents:
             problems = error.fields.pop(f"file_{doc.pk}", [])
-            if doc.name in missing:
+            if doc.name in missing and doc.pk not in upload_errors:
                 problems.append(_("Giấy tờ bắt buộc: vui lòng tải lên."))
             if problems:
-                upload_errors[doc.pk] = problems
+                upload_errors.setdefault(doc.pk, []).extend(problems)
         _put_errors(form, error)
     if not (refused or form.errors or upload_errors):
         return checked
@@ -343,10 +377,15 @@ def _save_draft(request, dossier: Dossier, form: ApplicationForm, checked=None):
     for doc_id, document in documents.items():
         upload = (checked or {}).get(doc_id) or request.FILES.get(f"doc_{doc_id}")
         reuse = request.POST.get(f"reuse_{doc_id}", "")
+        from_store = request.POST.get(f"stored_{doc_id}", "")
         try:
             if upload:
                 services.attachment_add(
                     actor=actor, dossier=dossier, upload=upload, document=document
+                )
+            elif from_store:
+                services.attachment_reuse_stored(
+                    actor=actor, dossier=dossier, stored_id=from_store, document=document
                 )
             elif reuse.isdigit():
                 source = services.documents_on_file(request.user).filter(pk=int(reuse)).first()

@@ -84,8 +84,22 @@ class ProcedureSerializer(serializers.ModelSerializer):
         ]
 
 
+class ReusedFromSerializer(serializers.Serializer):
+    stored_document = serializers.IntegerField(source="pk")
+    dossier = serializers.CharField(source="source_dossier.code", allow_null=True)
+    kind = serializers.CharField()
+    number = serializers.CharField()
+    issued_on = serializers.DateField(allow_null=True)
+
+
 class AttachmentSerializer(serializers.ModelSerializer):
     document_type = serializers.IntegerField(source="document_id", allow_null=True)
+    reused_from = ReusedFromSerializer(
+        allow_null=True,
+        read_only=True,
+        help_text="Taken from the documents store (not uploaded again): the entry and the "
+        "dossier it came from; null for an upload.",
+    )
 
     class Meta:
         model = Attachment
@@ -98,6 +112,8 @@ class AttachmentSerializer(serializers.ModelSerializer):
             "sha256",
             "content_type",
             "paper_original_seen",
+            "no_scan_reason",
+            "reused_from",
             "created_at",
         ]
 
@@ -219,10 +235,39 @@ class DraftUpdateSerializer(serializers.Serializer):
 
 class AttachmentUploadSerializer(serializers.Serializer):
     document_type = serializers.IntegerField(required=False, allow_null=True)
-    file = serializers.FileField()
+    file = serializers.FileField(required=False, help_text="The file; or `stored_document`.")
+    stored_document = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="Instead of a file: one of the caller's documents in the store "
+        "(GET /api/v1/my/documents/), for the paper `document_type` of its type.",
+    )
     purpose = serializers.ChoiceField(
         choices=Attachment.Purpose.choices, default=Attachment.Purpose.APPLICATION
     )
+
+    def validate(self, attrs):
+        if bool(attrs.get("file")) == (attrs.get("stored_document") is not None):
+            raise serializers.ValidationError(
+                {"file": [_("Gửi tệp hoặc giấy tờ trong kho (stored_document), một trong hai.")]}
+            )
+        if attrs.get("stored_document") is not None and attrs.get("document_type") is None:
+            raise serializers.ValidationError({"document_type": [_("Vui lòng chọn loại giấy tờ.")]})
+        return attrs
+
+
+class StoredDocumentSerializer(serializers.Serializer):
+    """One of the caller's documents in the store (kho giấy tờ, kết quả điện tử)."""
+
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    document_type = serializers.CharField(source="document_type.code")
+    title = serializers.CharField()
+    number = serializers.CharField()
+    issued_on = serializers.DateField(allow_null=True)
+    issuer = serializers.CharField(source="issuer_name")
+    sha256 = serializers.CharField()
+    dossier = serializers.CharField(source="source_dossier.code", allow_null=True)
 
 
 class EventSerializer(serializers.ModelSerializer):

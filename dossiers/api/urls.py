@@ -13,6 +13,7 @@ router.register("webhooks", webhooks.WebhookSubscriptionViewSet, basename="webho
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
     path("lookup/", views.LookupView.as_view(), name="api-lookup"),
+    path("my/documents/", views.MyDocumentsView.as_view(), name="api-my-documents"),
     path("indicators/", views.IndicatorsView.as_view(), name="api-indicators"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", docs.SwaggerDocsView.as_view(url_name="api-schema"), name="api-docs"),

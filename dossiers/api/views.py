@@ -33,6 +33,7 @@ from ..permissions import (
     is_staff_reader,
     is_supervisor,
     needs_second_factor,
+    reusable_documents,
     visible_dossiers,
 )
 from ..replica import reading_from_replica
@@ -53,6 +54,7 @@ from .serializers import (
     IndicatorScopeSerializer,
     LookupSerializer,
     ProcedureSerializer,
+    StoredDocumentSerializer,
     TimelineSerializer,
     TokenRequestSerializer,
     TokenSerializer,
@@ -191,7 +193,14 @@ class DossierViewSet(viewsets.GenericViewSet):
             .select_related(
                 "procedure", "receiving_agency", "competent_agency", "assignee", "assisted_by"
             )
-            .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
+            .prefetch_related(
+                Prefetch(
+                    "attachments",
+                    queryset=Attachment.objects.select_related(
+                        "reused_from__source_dossier"
+                    ).order_by("id"),
+                )
+            )
         )
 
     def get_serializer_context(self):
@@ -312,13 +321,23 @@ class DossierViewSet(viewsets.GenericViewSet):
                 raise ValidationFailed(
                     fields={"document_type": [_("Giấy tờ không thuộc thủ tục này.")]}
                 )
-        attachment = services.attachment_add(
-            actor=self._actor(),
-            dossier=dossier,
-            upload=body.validated_data["file"],
-            document=document,
-            purpose=body.validated_data["purpose"],
-        )
+        if body.validated_data.get("stored_document") is not None:
+            # The caller's own document from the store, not uploaded again.
+            attachment = services.attachment_reuse_stored(
+                actor=self._actor(),
+                dossier=dossier,
+                stored_id=body.validated_data["stored_document"],
+                document=document,
+                purpose=body.validated_data["purpose"],
+            )
+        else:
+            attachment = services.attachment_add(
+                actor=self._actor(),
+                dossier=dossier,
+                upload=body.validated_data["file"],
+                document=document,
+                purpose=body.validated_data["purpose"],
+            )
         return Response(AttachmentSerializer(attachment).data, status=201)
 
     def fire(self, request, ref, action):
@@ -408,6 +427,19 @@ def _agency(code: str | None) -> Agency:
     if agency is None:
         raise ValidationFailed(fields={"agency": [_("Không có cơ quan tiếp nhận này.")]})
     return agency
+
+
+class MyDocumentsView(APIView):
+    """The caller's own documents in the store (results issued to them, papers digitised at
+    the counter), which a filing may attach instead of an upload (`stored_document`)."""
+
+    @extend_schema(
+        responses={200: StoredDocumentSerializer(many=True), **_errors(401)},
+        summary="My documents in the store (kho giấy tờ, kết quả điện tử)",
+    )
+    def get(self, request):
+        entries = reusable_documents(request.user).select_related("document_type", "source_dossier")
+        return Response(StoredDocumentSerializer(entries.order_by("-id")[:200], many=True).data)
 
 
 class LookupView(APIView):

@@ -13,7 +13,14 @@ from pathlib import Path
 
 from django.db import transaction
 
-from dossiers.models import Agency, Channel, Procedure, ProcedureDocument, ProcedureField
+from dossiers.models import (
+    Agency,
+    Channel,
+    DocumentType,
+    Procedure,
+    ProcedureDocument,
+    ProcedureField,
+)
 
 DATA_FILE = Path(__file__).with_name("procedures-commune.json")
 
@@ -42,6 +49,44 @@ DEMO_BANK = "Ngân hàng mẫu – chi nhánh Hải Phòng (tài khoản giả �
 # A BIN of the Napas 9704 range for the demo's fictitious bank (its VietQR codes scan, but pay
 # nobody).
 DEMO_BANK_BIN = "970499"
+
+# Papers that recur between the demo's procedures (the documents store keeps them once, by type;
+# dossiers/document_store.py): code, name, the procedures whose result it is, and the papers
+# (procedure code, start of the paper's name in the data file) that ask for it. The codes are
+# the national result codes (mã kết quả) quoted in the data file where it gives one; GT.* codes
+# are ours, for papers issued outside the commune (a hospital's birth notice...).
+DOCUMENT_TYPES = [
+    (
+        "KQ.G15.000031",
+        "Giấy khai sinh",
+        ("1.001193", "1.000689", "1.004884"),
+        [("1.004884", "Bản sao Giấy khai sinh cũ")],
+    ),
+    (
+        "KQ.G15.000038",
+        "Giấy xác nhận tình trạng hôn nhân",
+        ("1.004873",),
+        [("1.004873", "Giấy xác nhận tình trạng hôn nhân đã được cấp trước đó")],
+    ),
+    ("KQ.G15.000032", "Giấy chứng nhận kết hôn", ("1.000894",), []),
+    ("KQ.G15.000034", "Trích lục khai tử", ("1.000656",), []),
+    (
+        "GT.GCN-QSDD",
+        "Giấy chứng nhận quyền sử dụng đất, quyền sở hữu tài sản gắn liền với đất",
+        ("1.013978",),
+        [
+            ("1.013225", "Một trong các giấy tờ hợp pháp về đất đai"),
+            ("2.001035", "Bản chính hoặc bản sao có chứng thực"),
+        ],
+    ),
+    (
+        "GT.GIAY-CHUNG-SINH",
+        "Giấy chứng sinh",
+        (),
+        [("1.001193", "Giấy chứng sinh"), ("1.000689", "Bản chính Giấy chứng sinh")],
+    ),
+    ("GT.GIAY-BAO-TU", "Giấy báo tử", (), [("1.000656", "Giấy báo tử")]),
+]
 
 _APPLICANT_FIELDS = [
     dict(key="applicant_name", label="Họ và tên người yêu cầu", profile_source="full_name"),
@@ -279,4 +324,24 @@ def load_procedures(data: dict | None = None) -> list[Procedure]:
             for order, spec in enumerate(specs, start=1):
                 ProcedureField.objects.create(procedure=procedure, order=order, **spec)
         loaded.append(procedure)
+    load_document_types(loaded)
     return loaded
+
+
+def load_document_types(procedures: list[Procedure]) -> None:
+    """The recurring papers' types, on the procedures' results and papers (changed rows only,
+    so a second seeding writes no history)."""
+    by_code = {p.code: p for p in procedures}
+    for code, name, results, asked in DOCUMENT_TYPES:
+        kind, _created = DocumentType.objects.update_or_create(code=code, defaults={"name": name})
+        for procedure_code in results:
+            procedure = by_code.get(procedure_code)
+            if procedure is not None and procedure.result_document_type_id != kind.pk:
+                procedure.result_document_type = kind
+                procedure.save()
+        for procedure_code, start in asked:
+            for document in ProcedureDocument.objects.filter(
+                procedure__code=procedure_code, name__startswith=start
+            ).exclude(document_type=kind):
+                document.document_type = kind
+                document.save()

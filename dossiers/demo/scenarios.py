@@ -7,6 +7,7 @@ hash chains, history rows and deadlines as dossiers handled by people.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from dataclasses import dataclass
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -45,6 +46,15 @@ MINIMAL_PDF = build_pdf(
 
 def pdf_upload(name: str = "giay-to.pdf") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, MINIMAL_PDF, content_type="application/pdf")
+
+
+def png_upload(name: str = "ban-chup.png") -> SimpleUploadedFile:
+    """A small real PNG: a scan (of a paper result, of a paper at the counter)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (60, 80), "white").save(buffer, "PNG")
+    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/png")
 
 
 @dataclass
@@ -118,8 +128,9 @@ def new_draft(
     return Dossier.objects.get(pk=dossier.pk)
 
 
-def step(dossier: Dossier, action: str, cast: Cast) -> Dossier:
-    """Fire one action with sensible arguments, as the person who would."""
+def step(dossier: Dossier, action: str, cast: Cast, *, result_upload=None) -> Dossier:
+    """Fire one action with sensible arguments, as the person who would (`result_upload`: the
+    result file a proposal uploads, a PDF unless given)."""
     a = cast.actor
     if action == "submit":
         return services.dossier_submit(actor=a("citizen"), dossier=dossier)
@@ -178,7 +189,7 @@ def step(dossier: Dossier, action: str, cast: Cast) -> Dossier:
         services.attachment_add(
             actor=a("specialist"),
             dossier=dossier,
-            upload=pdf_upload("ket-qua.pdf"),
+            upload=result_upload or pdf_upload("ket-qua.pdf"),
             purpose=Attachment.Purpose.RESULT,
         )
         return services.dossier_propose(

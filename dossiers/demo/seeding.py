@@ -94,6 +94,15 @@ GIVEN = [
     "Yến",
 ]
 
+# Why a paper handed in at the counter was not scanned (the official writes one).
+NO_SCAN_REASONS = [
+    "Người nộp chỉ xuất trình bản chính, không để lại bản sao.",
+    "Giấy tờ khổ lớn, máy quét tại quầy không quét được.",
+    "Bản giấy bị nhòe, cán bộ đã đối chiếu bản chính.",
+]
+# (a procedure whose result is a paper, a procedure asking for that paper): the demo's reuse.
+REUSE_PAIRS = [("1.001193", "1.004884"), ("1.004873", "1.004873")]
+
 # Target statuses and their weights; overlays (late, rated, ...) are drawn per dossier.
 STATUS_WEIGHTS = {
     Status.RETURNED: 34,
@@ -230,6 +239,8 @@ class DemoBuilder:
         self.rng, self.communes, self.people, self.now = rng, communes, people, now
         self.procedures = list(procedures)
         self.calendar = WorkCalendar.current()
+        self.demo_accounts = (people["citizen"], people["citizen2"])
+        self.proposals = 0
 
     # --- time helpers ---------------------------------------------------------------------
 
@@ -290,9 +301,54 @@ class DemoBuilder:
             owner = self.rng.choice(self.people["citizens"])
             status = self.rng.choices(statuses, weights)[0]
             plan.append((owner, status, None, self.rng.choices([0, 1, 2], [6, 3, 2])[0]))
-        for owner, status, category, commune in plan[:total]:
+        # Two dossiers per reuse example (the result, then the dossier reusing it).
+        pairs = min(6, max(0, (total - 25) // 2))
+        for owner, status, category, commune in plan[: total - 2 * pairs]:
             self._one(owner, status, commune, category)
-        return min(total, len(plan))
+        return min(total - 2 * pairs, len(plan)) + self._reuse_examples(pairs)
+
+    def _reuse_examples(self, count: int) -> int:
+        """Citizens who got a result and then file a procedure asking for that paper: the new
+        dossier takes it from the documents store instead of an upload. The demo citizen's is
+        left waiting for reception (the office page shows "reused from dossier ...")."""
+        owners = [self.people["citizen"], *self.people["citizens"][:5]][:count]
+        made = 0
+        for index, owner in enumerate(owners):
+            first, then = REUSE_PAIRS[index % len(REUSE_PAIRS)]
+            first, then = Procedure.objects.get(code=first), Procedure.objects.get(code=then)
+            cast = self._cast(0, owner)
+            start = self._working_instant(12 + index)
+            times = self._between(start, start + dt.timedelta(days=2), 7)
+            issued = scenarios.make_dossier(
+                Status.RETURNED, cast=cast, procedure=first, agency=self.communes[0], times=times
+            )
+            entry = issued.stored_documents.filter(replaced_by__isnull=True).first()
+            filed_at = self._working_instant(3 + index % 3)
+            with clock.frozen(filed_at - dt.timedelta(hours=1)):
+                dossier = scenarios.new_draft(
+                    cast=cast, procedure=then, agency=self.communes[0], with_documents=False
+                )
+                for document in then.documents.all():
+                    if entry and document.document_type_id == entry.document_type_id:
+                        services.attachment_reuse_stored(
+                            actor=cast.actor("citizen"),
+                            dossier=dossier,
+                            stored_id=entry.pk,
+                            document=document,
+                        )
+                    elif document.must_be_uploaded(Channel.ONLINE):
+                        services.attachment_add(
+                            actor=cast.actor("citizen"),
+                            dossier=dossier,
+                            upload=scenarios.pdf_upload(),
+                            document=document,
+                        )
+                dossier = scenarios.step(Dossier.objects.get(pk=dossier.pk), "submit", cast)
+            if index:  # the demo citizen's waits for reception
+                with clock.frozen(filed_at):
+                    scenarios.step(dossier, "receive", cast)
+            made += 2
+        return made
 
     def _cast(self, commune: int, owner) -> Cast:
         staff = self.people["by_commune"][commune]
@@ -369,6 +425,13 @@ class DemoBuilder:
         answers = {
             f.key: scenarios.sample_answer(f, profile.snapshot()) for f in procedure.fields.all()
         }
+        # Digitised at the counter: most papers scanned, the others with the reason why not.
+        scans, reasons = {}, {}
+        for paper in papers:
+            if self.rng.random() < 0.7:
+                scans[paper] = scenarios.pdf_upload("ban-chup.pdf")
+            else:
+                reasons[paper] = self.rng.choice(NO_SCAN_REASONS)
         with clock.frozen(received):
             return services.dossier_intake(
                 actor=Actor(user=cast.reception, ip="10.0.0.10"),
@@ -378,6 +441,8 @@ class DemoBuilder:
                 form_data=answers,
                 papers_seen=papers,
                 channel=channel,
+                scans=scans,
+                no_scan_reasons=reasons,
             )
 
     def _process(self, dossier, target, cast, received, *, walk_in) -> Dossier:
@@ -427,9 +492,16 @@ class DemoBuilder:
         times = self._between(
             received, max(horizon, received + dt.timedelta(minutes=len(actions) + 1)), len(actions)
         )
+        # One resident's result in three is signed on paper and scanned: not an electronic
+        # original (the electronic-result share of Decision 766 is below 100 %).
+        paper_result = False
+        if "propose" in actions and dossier.applicant_user not in self.demo_accounts:
+            self.proposals += 1
+            paper_result = self.proposals % 3 == 1
         for action, moment in zip(actions, times, strict=True):
+            upload = scenarios.png_upload("ket-qua-ban-chup.png") if paper_result else None
             with clock.frozen(moment):
-                dossier = scenarios.step(dossier, action, cast)
+                dossier = scenarios.step(dossier, action, cast, result_upload=upload)
             if action == "assign" and late and rng.random() < 0.5:
                 dossier = self._reschedule(dossier, cast, moment, finish=times[-1])
         if target == Status.RETURNED and dossier.applicant_user_id and rng.random() < 0.6:

@@ -13,6 +13,7 @@ from .audit import (
 )
 from .calendar import CalendarDay, TimeUnit
 from .catalogue import Channel, Procedure, ProcedureDocument, ProcedureField
+from .documents import DocumentType, StoredDocument, is_electronic_original
 from .dossier import (
     Attachment,
     ClockPause,
@@ -45,6 +46,7 @@ __all__ = [
     "Channel",
     "ClockPause",
     "DeliveryAttempt",
+    "DocumentType",
     "Dossier",
     "DossierCodeSequence",
     "DossierEvent",
@@ -64,10 +66,12 @@ __all__ = [
     "ProcedureField",
     "SavedFilter",
     "Slip",
+    "StoredDocument",
     "TimeUnit",
     "VerificationRun",
     "WebhookSubscription",
     "attachment_path",
     "export_path",
+    "is_electronic_original",
     "new_lookup_key",
 ]

@@ -70,6 +70,16 @@ class Procedure(models.Model):
         help_text=_("Để trống: mọi mức. Các mức được so theo thứ tự trong ONESTOP_EID_ACR_ORDER."),
     )
     result_description = models.TextField(_("kết quả thực hiện"), blank=True)
+    # The paper the result is (a birth certificate...): kept in the store under this type, so
+    # that procedures asking for it offer it again (dossiers/document_store.py).
+    result_document_type = models.ForeignKey(
+        "DocumentType",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="issued_by",
+        verbose_name=_("loại giấy tờ của kết quả"),
+    )
     legal_basis = models.JSONField(_("căn cứ pháp lý"), default=list, blank=True)
     confidence = models.CharField(
         _("độ tin cậy dữ liệu"),
@@ -159,6 +169,15 @@ class ProcedureDocument(models.Model):
     certified_copies = models.PositiveSmallIntegerField(_("bản sao chứng thực"), default=0)
     copies = models.PositiveSmallIntegerField(_("bản sao"), default=0)
     copies_note = models.CharField(_("số lượng (nguyên văn)"), max_length=255, blank=True)
+    # The kind of paper this is: the store offers the applicant's own of this type.
+    document_type = models.ForeignKey(
+        "DocumentType",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="asked_by",
+        verbose_name=_("loại giấy tờ"),
+    )
     allowed_types = models.JSONField(
         _("định dạng tệp cho phép"), default=list, blank=True, help_text='["pdf", "jpg", "png"]'
     )

@@ -490,6 +490,17 @@ class Attachment(models.Model):
         default=False,
         help_text=_("Nộp tại quầy: cán bộ đã kiểm tra bản giấy, không có bản điện tử."),
     )
+    # Counter intake: why the official did not scan this paper (required when there is no scan).
+    no_scan_reason = models.CharField(_("lý do không số hóa"), max_length=255, blank=True)
+    # Taken from the store (the applicant's own document, not uploaded again): which entry.
+    reused_from = models.ForeignKey(
+        "StoredDocument",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reused_by",
+        verbose_name=_("dùng lại từ kho"),
+    )
     original_name = models.CharField(_("tên tệp gốc"), max_length=255, blank=True)
     size = models.PositiveBigIntegerField(_("dung lượng"), default=0)
     sha256 = models.CharField(max_length=64, blank=True)

@@ -52,6 +52,13 @@ class IndicatorRollup(models.Model):
     rated_very_satisfied = models.PositiveIntegerField(default=0)
     rated_satisfied = models.PositiveIntegerField(default=0)
     rated_unsatisfied = models.PositiveIntegerField(default=0)
+    # Decision 766 (docs/indicators.md): results kept in the store as electronic originals (by
+    # resolved_at); dossiers whose every paper is electronic (by received_at); the papers of the
+    # dossiers received that day, and those of them reused from the store.
+    results_electronic = models.PositiveIntegerField(default=0)
+    digitised = models.PositiveIntegerField(default=0)
+    attachments = models.PositiveIntegerField(default=0)
+    attachments_reused = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [

@@ -4,6 +4,7 @@ intake, slips and the register. Thin views: reads from queues, writes through se
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -282,8 +283,13 @@ def _render_dossier(request, dossier, failed_action=None, failed_form=None, stat
         event.from_label = _label(Status, event.from_status)
         event.to_label = _label(Status, event.to_status)
         event.role_label = _label(Role, event.role)
-    attachments = list(dossier.attachments.select_related("document", "uploaded_by"))
+    attachments = list(
+        dossier.attachments.select_related("document", "uploaded_by", "reused_from__source_dossier")
+    )
     context = {
+        # Papers taken from the store: the dossier they came from, a link where the official
+        # may open it (one query for all).
+        "visible_sources": _visible_sources(request.user, attachments),
         "dossier": dossier,
         "answers": _answers(dossier),
         "attachments": attachments,
@@ -302,6 +308,13 @@ def _render_dossier(request, dossier, failed_action=None, failed_form=None, stat
         "undelivered": notify.undelivered(dossier),
     }
     return render(request, "office/dossier.html", context, status=status)
+
+
+def _visible_sources(user, attachments) -> set[int]:
+    sources = {a.reused_from.source_dossier_id for a in attachments if a.reused_from_id}
+    if not sources:
+        return set()
+    return set(queues.office_dossiers(user).filter(pk__in=sources).values_list("pk", flat=True))
 
 
 def _label(choices, value: str) -> str:
@@ -452,6 +465,11 @@ def intake(request, code):
     }
     asked = [d for d in definitions if d.key not in from_applicant]
     documents = list(procedure.documents.all())
+    for document in documents:  # what was typed about each paper, shown again on a refusal
+        document.typed = {
+            key: request.POST.get(f"{key}_{document.pk}", "")
+            for key in ("noscan", "scan_number", "scan_date", "scan_issuer")
+        }
     looking_up = request.method == "POST" and "lookup" in request.POST
     data = None if request.method == "GET" or looking_up else request.POST
     initial = {"channel": 1, "delivery": Dossier.Delivery.COUNTER}
@@ -493,6 +511,13 @@ def intake(request, code):
         context["errors"] = problems
         messages.error(request, _("Một số tệp không được chấp nhận; vui lòng xem bên dưới."))
         return render(request, "office/intake.html", context, status=400)
+    scans, reasons, details = _digitisation(request, documents, checked)
+    bad_dates = [d.name[:80] for d in documents if details.get(d.pk, {}).get("issued_on") is False]
+    if bad_dates:
+        context["errors"] = [
+            _("%(name)s: ngày cấp không hợp lệ.") % {"name": name} for name in bad_dates
+        ]
+        return render(request, "office/intake.html", context, status=400)
     actor = Actor.from_request(request)
     applicant = applicant_form.applicant()
     answers = {k.removeprefix("f_"): _plain(v) for k, v in answers_form.cleaned_data.items()}
@@ -508,12 +533,10 @@ def intake(request, code):
                 papers_seen=seen,
                 channel=applicant_form.cleaned_data["channel"],
                 requested_delivery=applicant_form.cleaned_data["delivery"],
+                scans=scans,
+                no_scan_reasons=reasons,
+                scan_details=details,
             )
-            for document in documents:
-                if document.pk in checked:
-                    services.attachment_add(
-                        actor=actor, dossier=dossier, upload=checked[document.pk], document=document
-                    )
     except ValidationFailed as error:
         for field, problems in error.fields.items():
             target = f"f_{field}" if f"f_{field}" in answers_form.fields else None
@@ -538,6 +561,27 @@ def intake(request, code):
         % {"code": dossier.code},
     )
     return redirect(_dossier_url(dossier))
+
+
+def _digitisation(request, documents, checked) -> tuple[dict, dict, dict]:
+    """Per paper handed in: its scan (checked), or why it was not scanned, and what the official
+    read on it (number, date, issuer) for the documents store."""
+    reasons, details = {}, {}
+    for document in documents:
+        if document.kind != ProcedureDocument.Kind.SUBMIT:
+            continue
+        reasons[document.pk] = request.POST.get(f"noscan_{document.pk}", "")
+        issued_on = request.POST.get(f"scan_date_{document.pk}", "")
+        try:
+            issued_on = dt.date.fromisoformat(issued_on) if issued_on else None
+        except ValueError:
+            issued_on = False  # said as an error before anything is written
+        details[document.pk] = {
+            "number": request.POST.get(f"scan_number_{document.pk}", "").strip(),
+            "issued_on": issued_on,
+            "issuer": request.POST.get(f"scan_issuer_{document.pk}", "").strip(),
+        }
+    return checked, reasons, details
 
 
 def _posted(post, names) -> dict:

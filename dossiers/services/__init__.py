@@ -16,6 +16,7 @@ from .attachments import (
     attachment_add,
     attachment_detach,
     attachment_reuse,
+    attachment_reuse_stored,
     check_upload,
     documents_on_file,
 )
@@ -81,6 +82,7 @@ __all__ = [
     "attachment_add",
     "attachment_detach",
     "attachment_reuse",
+    "attachment_reuse_stored",
     "check_upload",
     "documents_on_file",
     "clean_applicant",

@@ -20,6 +20,7 @@ from ..permissions import (
     authorize,
     authorize_attach_role,
     result_visible_q,
+    reusable_documents,
 )
 from .base import Actor, lock_dossier
 
@@ -177,6 +178,61 @@ def attachment_reuse(
                 copy.file.delete(save=False)
             raise
     return copy
+
+
+def attachment_reuse_stored(
+    *,
+    actor: Actor,
+    dossier: Dossier,
+    stored_id,
+    document: ProcedureDocument,
+    purpose: str = Attachment.Purpose.APPLICATION,
+) -> Attachment:
+    """Attach the applicant's own document from the store for one paper of the procedure, not
+    uploaded again: the attachment points to the store entry and to its stored file (same
+    SHA-256). An entry that is not the actor's (`permissions.reusable_documents`), or not of
+    this paper's document type, is a field error: never someone else's document."""
+    authorize_attach_role(actor.user, dossier, purpose)
+    if purpose not in (Attachment.Purpose.APPLICATION, Attachment.Purpose.SUPPLEMENT):
+        raise ValidationFailed(fields={"purpose": [_("Mục đích không hợp lệ.")]})
+    if document.procedure_id != dossier.procedure_id:
+        raise ValidationFailed(fields={"document_type": [_("Giấy tờ không thuộc thủ tục này.")]})
+    stored = None
+    if str(stored_id).isdigit():
+        stored = reusable_documents(actor.user).filter(pk=int(stored_id)).first()
+    if stored is None:
+        raise ValidationFailed(
+            fields={"stored": [_("Không tìm thấy giấy tờ đã chọn trong kho giấy tờ của bạn.")]}
+        )
+    if document.document_type_id is None or stored.document_type_id != document.document_type_id:
+        raise ValidationFailed(
+            fields={"stored": [_("Giấy tờ đã chọn không phải loại giấy tờ này.")]}
+        )
+    max_count = _limits()[2]
+    with transaction.atomic():
+        locked = lock_dossier(dossier.pk, actor.user)
+        authorize(actor.user, locked, ATTACH_ACTIONS[purpose])
+        existing = locked.attachments.exclude(file="")
+        if existing.count() >= max_count:
+            raise ValidationFailed(
+                fields={"file": [_("Hồ sơ đã có tối đa %(n)d tệp.") % {"n": max_count}]}
+            )
+        attachment = Attachment(
+            dossier=locked,
+            document=document,
+            purpose=purpose,
+            file=stored.file.name,
+            original_name=f"{stored.title} {stored.number}".strip()[:255],
+            size=stored.size,
+            sha256=stored.sha256,
+            content_type=stored.content_type,
+            reused_from=stored,
+            uploaded_by=actor.user,
+            created_at=clock.now(),
+        )
+        attachment._history_user = actor.user
+        attachment.save()
+    return attachment
 
 
 def attachment_detach(*, actor: Actor, dossier: Dossier, attachment: Attachment) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from .. import clock, outbox
+from .. import clock, document_store, outbox
 from ..audit import append_event, history_reference, store_head
 from ..errors import ChangedMeanwhile, Forbidden, ValidationFailed
 from ..identity import eid_problem
@@ -239,11 +240,18 @@ def dossier_intake(
     note: str = "",
     requested_delivery: str = "",
     assisted_for=None,
+    scans: Mapping[int, object] | None = None,
+    no_scan_reasons: Mapping[int, str] | None = None,
+    scan_details: Mapping[int, dict] | None = None,
 ) -> Dossier:
     """Reception records a walk-in dossier, received at once (no citizen account needed).
 
-    `papers_seen` lists the procedure documents whose paper originals the officer checked; scans
-    can be added afterwards with `attachment_add`.
+    `papers_seen` lists the procedure documents whose paper originals the officer checked.
+    Digitisation: `scans` maps a document id to its scan (an upload or a file `check_upload`
+    passed), `no_scan_reasons` to why it was not scanned; once either is given (the counter page
+    always gives both), every paper handed in needs one or the other. A scan is kept on the
+    paper's attachment and in the documents store under the applicant's ID number, with the
+    optional `scan_details` (number, issued_on, issuer) the official read on the paper.
 
     Assisted filing (services/assisted.py) comes through here too, with `channel` online: the
     official files online on the applicant's behalf; `assisted_for` is the applicant's account,
@@ -263,7 +271,8 @@ def dossier_intake(
     cleaned = validate_form_data(procedure, form_data)
     requested_delivery = _clean_delivery(requested_delivery)
     documents = {d.pk: d for d in procedure.documents.all()}
-    seen = set(papers_seen)
+    checked_scans, reasons = _check_digitisation(documents, papers_seen, scans, no_scan_reasons)
+    seen = set(papers_seen) | set(checked_scans)
     unknown = seen - set(documents)
     if unknown:
         raise ValidationFailed(fields={"papers_seen": [_("Giấy tờ không thuộc thủ tục này.")]})
@@ -295,15 +304,22 @@ def dossier_intake(
         start_clock(dossier, ctx)
         dossier._history_user = actor.user
         dossier.save()
-        for doc_id in sorted(seen):
-            Attachment.objects.create(
-                dossier=dossier,
-                document=documents[doc_id],
-                purpose=Attachment.Purpose.APPLICATION,
-                paper_original_seen=True,
-                uploaded_by=actor.user,
-                created_at=now,
-            )
+        written = []
+        try:
+            for doc_id in sorted(seen):
+                written += _paper_attachment(
+                    dossier,
+                    documents[doc_id],
+                    checked_scans.get(doc_id),
+                    reasons.get(doc_id, ""),
+                    (scan_details or {}).get(doc_id) or {},
+                    actor.user,
+                    now,
+                )
+        except Exception:
+            for name in written:  # no orphan scan for an intake that was not written
+                Attachment._meta.get_field("file").storage.delete(name)
+            raise
         event = append_event(
             dossier,
             event_type=EventType.INTAKE,
@@ -316,6 +332,7 @@ def dossier_intake(
             data={
                 "code": dossier.code,
                 "papers_seen": sorted(seen),
+                **({"scanned": sorted(checked_scans)} if checked_scans else {}),
                 "requested_delivery": requested_delivery,
                 **due_data(dossier),
                 **(_assisted_data(actor, assisted_for) if assisted else {}),
@@ -353,6 +370,80 @@ def refuse_paper_if_online_only(procedure: Procedure) -> None:
     problem = online_only_problem(procedure)
     if problem:
         raise ValidationFailed(problem, fields={"channel": [problem]})
+
+
+def _check_digitisation(documents, papers_seen, scans, no_scan_reasons):
+    """The scans checked (by document id) and the reasons given, or every problem at once: a
+    paper handed in (kind "submit") without a scan needs a reason."""
+    if scans is None and no_scan_reasons is None:
+        return {}, {}
+    problems: dict[str, list[str]] = {}
+    checked = {}
+    for doc_id, upload in (scans or {}).items():
+        document = documents.get(doc_id)
+        if document is None:
+            problems["papers_seen"] = [_("Giấy tờ không thuộc thủ tục này.")]
+            continue
+        try:
+            checked[doc_id] = check_upload(upload, document.allowed_types)
+        except ValidationFailed as error:
+            problems[f"scan_{doc_id}"] = [
+                f"{document.name[:80]}: {p}" for ps in error.fields.values() for p in ps
+            ] or [str(error.message)]
+    reasons = {k: (v or "").strip() for k, v in (no_scan_reasons or {}).items()}
+    for doc_id in sorted(set(papers_seen) | set(checked)):
+        document = documents.get(doc_id)
+        if document is None or document.kind != ProcedureDocument.Kind.SUBMIT:
+            continue
+        if doc_id in checked or f"scan_{doc_id}" in problems:
+            continue
+        if not reasons.get(doc_id):
+            problems[f"scan_{doc_id}"] = [
+                _("%(name)s: tải lên bản chụp hoặc ghi lý do không số hóa.")
+                % {"name": document.name[:80]}
+            ]
+        elif len(reasons[doc_id]) > 255:
+            problems[f"scan_{doc_id}"] = [_("Lý do không số hóa tối đa 255 ký tự.")]
+    if problems:
+        raise ValidationFailed(
+            _("Mỗi giấy tờ nộp tại quầy cần bản chụp hoặc lý do không số hóa."), fields=problems
+        )
+    return checked, reasons
+
+
+def _paper_attachment(dossier, document, scan, reason, details, user, now) -> list[str]:
+    """The attachment of one paper checked at the counter: its scan (kept in the store too) or
+    why there is none. Returns the names of the files written."""
+    attachment = Attachment(
+        dossier=dossier,
+        document=document,
+        purpose=Attachment.Purpose.APPLICATION,
+        paper_original_seen=True,
+        uploaded_by=user,
+        created_at=now,
+    )
+    written = []
+    if scan is not None:
+        attachment.original_name = scan.name[:255]
+        attachment.size, attachment.sha256 = scan.size, scan.sha256
+        attachment.content_type = scan.content_type
+        attachment.file.save("file", ContentFile(scan.content), save=False)
+        written.append(attachment.file.name)
+    elif document.kind == ProcedureDocument.Kind.SUBMIT:
+        attachment.no_scan_reason = reason[:255]
+    attachment._history_user = user
+    attachment.save()
+    if scan is not None:
+        document_store.record_scan(
+            attachment=attachment,
+            document=document,
+            user=user,
+            now=now,
+            number=str(details.get("number") or ""),
+            issued_on=details.get("issued_on"),
+            issuer=str(details.get("issuer") or ""),
+        )
+    return written
 
 
 # Channels of dossiers filed elsewhere and sent here by another system. Such a filing is an

@@ -7,6 +7,7 @@ import datetime as dt
 
 from django.utils.translation import gettext as _
 
+from .. import document_store
 from ..errors import InvalidTransition, ValidationFailed
 from ..models import Attachment, ClockPause, Dossier, PaymentMethod
 from ..payment import due as payment_due
@@ -130,10 +131,14 @@ def dossier_approve(
             paused = sum(p.working_seconds or 0 for p in d.pauses.filter(ended_at__isnull=False))
             spent = ctx.calendar.working_seconds_between(d.received_at, ctx.now)
             d.resolution_working_seconds = max(0, int(spent) - paused)
+        # The result is issued now: kept in the documents store (a later signed file replaces
+        # it through document_store.record_result_file).
+        stored = document_store.record_result(dossier=d, user=ctx.actor.user, now=ctx.now)
         return {
             "outcome": d.outcome,
             "on_time": on_time,
             "working_seconds": d.resolution_working_seconds,
+            **({"stored_result": stored.pk, "sha256": stored.sha256} if stored else {}),
         }
 
     return perform(

@@ -295,6 +295,11 @@ EXPORT_FIGURES = [
     "on_time_rate",
     "online_share",
     "electronic_share",
+    "attachments",
+    "attachments_reused",
+    "results_electronic_share",
+    "digitised_share",
+    "reuse_share",
     "satisfaction",
     "average_days",
 ]
@@ -302,6 +307,11 @@ DERIVED_LABELS = {
     "on_time_rate": "Tỷ lệ đúng hạn (%)",
     "online_share": "Tỷ lệ trực tuyến (%)",
     "electronic_share": "Tỷ lệ trả kết quả điện tử (%)",
+    "attachments": "Giấy tờ của hồ sơ tiếp nhận",
+    "attachments_reused": "Giấy tờ dùng lại từ kho",
+    "results_electronic_share": "Tỷ lệ cấp kết quả điện tử, QĐ 766 (%)",
+    "digitised_share": "Tỷ lệ số hóa hồ sơ, QĐ 766 (%)",
+    "reuse_share": "Tỷ lệ tái sử dụng giấy tờ đã số hóa, QĐ 766 (%)",
     "satisfaction": "Mức độ hài lòng (%)",
     "average_days": "Thời gian giải quyết trung bình (ngày làm việc)",
 }
