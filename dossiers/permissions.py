@@ -532,13 +532,19 @@ def reusable_documents(user):
     id_number = getattr(profile, "id_number", "") or ""
     if not id_number:
         return StoredDocument.objects.none()
-    return StoredDocument.objects.filter(
+    entries = StoredDocument.objects.filter(
         Q(kind=StoredDocument.Kind.DIGITISED)
         | (Q(kind=StoredDocument.Kind.RESULT) & result_visible_q("source_dossier__")),
         owner_id_number=id_number,
         document_type__isnull=False,
         replaced_by__isnull=True,
     )
+    if not profile.identity_from_eid:
+        # A number typed at sign-up proves nothing: whoever registers first with another
+        # person's number must not reach that person's counter scans or results. Only the e-ID
+        # proves the number; until then, only what this account's own dossiers produced.
+        entries = entries.filter(source_dossier__applicant_user=user)
+    return entries
 
 
 # --- second factor ---------------------------------------------------------------------------

@@ -257,9 +257,16 @@ def test_counter_intake_scans_each_paper_or_says_why_not(client, reception, citi
     )
     page = client.get(f"/office/dossiers/{dossier.pk}/").content.decode()
     assert "Không số hóa: Người nộp chỉ mang bản chính" in page
-    # The scan is the owner's to reuse online (matched by the ID number).
+    # The scan is the owner's to reuse online (matched by the ID number), once the e-ID has
+    # proved that number: an account that only typed it at sign-up does not reach it.
     from dossiers.permissions import reusable_documents
 
+    assert list(reusable_documents(citizen)) == []
+    profile = citizen.citizen_profile
+    profile.eid_issuer, profile.eid_subject = "https://eid.example", "sub-1"
+    profile.eid_verified_at = clock.now()
+    profile.save()
+    citizen.refresh_from_db()
     assert list(reusable_documents(citizen)) == [entry]
 
 
