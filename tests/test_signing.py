@@ -1,0 +1,153 @@
+"""Signed electronic results: the agency's PAdES signature, its visible block, and verification
+(dossiers/integrations/signing.py) against a CA made by the tests (tests/signing_ca.py)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from pyhanko.keys import load_certs_from_pemder_data
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
+from pypdf import PdfReader
+
+from dossiers.demo.scenarios import MINIMAL_PDF
+from dossiers.integrations import signing
+from dossiers.integrations.signing import Outcome
+
+from .signing_ca import TestCA, signing_ca, timestamp_authority  # noqa: F401 (fixtures)
+
+
+def _sign(agency, data=MINIMAL_PDF, signer_name="Vũ Đức Thắng"):
+    key = signing.key_for(agency)
+    assert key is not None
+    return signing.sign_pdf(
+        data, agency=agency, key=key, signer_name=signer_name, reason="Phê duyệt kết quả"
+    )
+
+
+def test_an_agency_without_a_certificate_signs_nothing(commune, settings, tmp_path):
+    settings.ONESTOP_SIGNING_DIR = str(tmp_path / "nothing")
+    assert signing.key_for(commune) is None
+    assert not signing.is_configured(commune)
+
+
+def test_the_signature_is_pades_trusted_intact_and_visible(signing_ca, commune):
+    signing_ca.install(signing_ca.dir, commune)
+    signed = _sign(commune)
+    assert signed.level == "B-B"
+    reader = PdfFileReader(io.BytesIO(signed.content))
+    [embedded] = reader.embedded_regular_signatures
+    assert embedded.sig_object["/SubFilter"] == "/ETSI.CAdES.detached"
+    context = ValidationContext(
+        trust_roots=list(load_certs_from_pemder_data(signing_ca.root.pem)), allow_fetching=False
+    )
+    status = validate_pdf_signature(embedded, signer_validation_context=context)
+    assert status.intact and status.valid and status.trusted, status.pretty_print_details()
+    assert status.bottom_line
+    # The visible block: a widget with an appearance on the last page, inside the page.
+    widget = PdfReader(io.BytesIO(signed.content)).pages[-1]["/Annots"][0].get_object()
+    assert widget["/FT"] == "/Sig" and widget["/Subtype"] == "/Widget"
+    x1, y1, x2, y2 = (float(v) for v in widget["/Rect"])
+    assert x2 - x1 > 200 and y2 - y1 > 30
+    assert "/AP" in widget
+
+    verdict = signing.verify_pdf(signed.content)
+    assert verdict.outcome == Outcome.GENUINE, verdict.reason
+    assert commune.name in verdict.organisation
+    assert verdict.signed_at is not None
+
+
+def test_the_visible_block_names_agency_signer_and_code(signing_ca, commune):
+    signing_ca.install(signing_ca.dir, commune)
+    signed = _sign(commune)
+    # The block is a WeasyPrint page imported into the widget's appearance: its text, read
+    # back with the fonts WeasyPrint embedded (Vietnamese included).
+    reader = PdfReader(io.BytesIO(signed.content))
+    widget = reader.pages[-1]["/Annots"][0].get_object()
+    appearance = widget["/AP"]["/N"].get_object()
+    text = _xobject_text(appearance)
+    assert "UBND XÃ VĨNH BẢO" in text
+    assert "Vũ Đức Thắng" in text
+    assert signed.code in text
+
+
+def _xobject_text(form) -> str:
+    """Text drawn by a form XObject and the forms it draws, through pypdf's extractor (a blank
+    page given the form's content and resources)."""
+    from pypdf import PageObject, PdfWriter
+    from pypdf.generic import NameObject
+
+    writer, texts = PdfWriter(), []
+
+    def walk(xobject):
+        resources = xobject.get("/Resources", {})
+        page = PageObject.create_blank_page(writer, width=400, height=100)
+        page[NameObject("/Resources")] = resources
+        page.replace_contents(xobject)
+        texts.append(page.extract_text())
+        for inner in resources.get("/XObject", {}).values():
+            inner = inner.get_object()
+            if inner.get("/Subtype") == "/Form":
+                walk(inner)
+
+    walk(form)
+    return "\n".join(texts)
+
+
+def test_a_modified_byte_fails(signing_ca, commune):
+    signing_ca.install(signing_ca.dir, commune)
+    signed = bytearray(_sign(commune).content)
+    # A byte of the original page (inside the signed range) changed.
+    at = bytes(signed).index(b"/MediaBox")
+    signed[at + 1] = ord("m")
+    verdict = signing.verify_pdf(bytes(signed))
+    assert verdict.outcome in (Outcome.MODIFIED, Outcome.BROKEN)
+    assert not verdict.genuine
+
+
+def test_a_signature_from_an_untrusted_ca_is_refused(signing_ca, commune, tmp_path, settings):
+    stranger = TestCA("Stranger Root CA")
+    stranger.install(signing_ca.dir, commune)  # signs with a CA the settings do not trust
+    signed = _sign(commune)
+    verdict = signing.verify_pdf(signed.content)
+    assert verdict.outcome == Outcome.UNTRUSTED
+    assert not verdict.genuine
+
+
+def test_not_signed_and_not_pdf(signing_ca):
+    assert signing.verify_pdf(MINIMAL_PDF).outcome == Outcome.NOT_SIGNED
+    assert signing.verify_pdf(b"\x89PNG....").outcome == Outcome.NOT_PDF
+    assert signing.verify_pdf(b"%PDF-1.7 garbage").outcome in (Outcome.BROKEN, Outcome.NOT_SIGNED)
+
+
+def test_a_timestamp_authority_makes_it_b_t(signing_ca, timestamp_authority, commune):
+    signing_ca.install(signing_ca.dir, commune)
+    signed = _sign(commune)
+    assert signed.level == "B-T"
+    assert timestamp_authority.served  # the token came from the TSA on loopback
+    verdict = signing.verify_pdf(signed.content)
+    assert verdict.genuine, verdict.reason
+    assert verdict.timestamped and verdict.level == "B-T"
+
+
+def test_a_silent_timestamp_authority_falls_back_to_b_b(signing_ca, commune, settings):
+    import socket
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nobody listens there
+    settings.ONESTOP_SIGNING_TSA_URL = f"http://127.0.0.1:{port}/tsa"
+    signing_ca.install(signing_ca.dir, commune)
+    signed = _sign(commune)
+    assert signed.level == "B-B"
+    assert signing.verify_pdf(signed.content).genuine
+
+
+def test_a_wrong_passphrase_is_an_operators_error(signing_ca, commune, settings):
+    signing_ca.install(signing_ca.dir, commune)
+    settings.ONESTOP_SIGNING_PASSPHRASE = "wrong"
+    with pytest.raises(signing.SigningUnavailable):
+        signing.key_for(commune)
