@@ -28,6 +28,7 @@ from .indicators import STATUS_COLUMNS, IndicatorChange, IndicatorRollup, Indica
 from .integrations import DeliveryAttempt, FeedEntry, WebhookSubscription
 from .notifications import OutgoingEmail
 from .preferences import SavedFilter
+from .signing import SignedDocument
 from .tokens import ApiToken
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "ProcedureDocument",
     "ProcedureField",
     "SavedFilter",
+    "SignedDocument",
     "Slip",
     "TimeUnit",
     "VerificationRun",
