@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from .views import accounts, catalogue, dossiers, lookup
+from .views import accounts, catalogue, dossiers, lookup, verify
 
 app_name = "citizens"
 
@@ -27,6 +27,7 @@ urlpatterns = [
         name="slip_version",
     ),
     path("lookup/", lookup.lookup, name="lookup"),
+    path("verify/", verify.verify, name="verify"),
     path("accounts/sign-up/", accounts.sign_up, name="sign_up"),
     path("accounts/profile/", accounts.profile, name="profile"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

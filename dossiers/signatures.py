@@ -98,8 +98,13 @@ def prepare_results(dossier: Dossier, user) -> PreparedResults:
             )
         except signing.NotSignable as error:
             raise ValidationFailed(
-                str(error), fields={"result": [_("%(name)s: %(problem)s") % {
-                    "name": attachment.original_name, "problem": error}]}
+                str(error),
+                fields={
+                    "result": [
+                        _("%(name)s: %(problem)s")
+                        % {"name": attachment.original_name, "problem": error}
+                    ]
+                },
             ) from None
         prepared.signed.append((attachment.pk, attachment.sha256, signed))
     return prepared

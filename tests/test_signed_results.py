@@ -130,3 +130,116 @@ def test_the_legal_slips_are_signed(signing_ca, commune, make_dossier):
     with control.file.open("rb") as handle:
         assert signing.verify_pdf(handle.read()).outcome == signing.Outcome.NOT_SIGNED
     assert not list(integrity.verify_stored_hashes())
+
+
+# --- The public verification page ---------------------------------------------------------
+
+
+def _post(client, data: bytes | None = None, code: str = "", name="ket-qua.pdf"):
+    form = {"code": code}
+    if data is not None:
+        form["file"] = SimpleUploadedFile(name, data, content_type="application/pdf")
+    return client.post(reverse("citizens:verify"), form)
+
+
+@pytest.fixture
+def signed_result(signing_ca, commune, make_dossier):
+    signing_ca.install(signing_ca.dir, commune)
+    dossier = make_dossier(Status.RESOLVED)
+    result = _result(dossier)
+    return dossier, _content(result), result.signatures.get()
+
+
+def test_the_page_calls_a_signed_result_genuine(client, signed_result, commune):
+    _dossier, content, row = signed_result
+    response = _post(client, content)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'data-outcome="genuine"' in page
+    assert "Văn bản chính xác" in page
+    assert commune.name in page  # the certificate's organisation
+    assert row.code in page  # found by its fingerprint in the register
+
+
+def test_the_page_calls_a_modified_copy_modified(client, signed_result):
+    _dossier, content, _row = signed_result
+    tampered = bytearray(content)
+    at = content.index(b"/MediaBox")
+    tampered[at + 1] = ord("m")
+    response = _post(client, bytes(tampered))
+    page = response.content.decode()
+    assert 'data-outcome="modified"' in page or 'data-outcome="broken"' in page
+    assert "Không xác thực được" in page
+
+
+def test_the_page_says_not_signed(client, db, signing_ca):
+    response = _post(client, MINIMAL_PDF)
+    assert 'data-outcome="not_signed"' in response.content.decode()
+
+
+def test_a_code_alone_reveals_no_personal_data(client, signed_result, citizen):
+    dossier, _content, row = signed_result
+    response = client.get(reverse("citizens:verify"), {"code": row.code.lower().replace("-", "")})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert row.sha256 in page and row.agency.authority_name in page
+    assert dossier.code not in page
+    assert dossier.applicant_name not in page
+    assert 'id="verdict"' not in page  # no file: nothing to call genuine yet
+
+
+def test_a_file_that_is_not_the_codes_document(client, signed_result, signing_ca, commune):
+    _dossier, _content, row = signed_result
+    other = signing.sign_pdf(
+        MINIMAL_PDF,
+        agency=commune,
+        key=signing.key_for(commune),
+        signer_name="Ai đó",
+        reason="Thử",
+    )
+    page = _post(client, other.content, code=row.code).content.decode()
+    assert 'data-outcome="other_document"' in page
+
+
+def test_unknown_code_bad_file_and_empty_form(client, db, signing_ca):
+    assert _post(client, code="0000-0000-0000").status_code == 404
+    response = _post(client, b"GIF89a not a pdf", name="x.pdf")
+    assert response.status_code == 400
+    assert "Tệp không phải là văn bản PDF." in response.content.decode()
+    response = _post(client, code="abc")
+    assert response.status_code == 400
+    response = client.post(reverse("citizens:verify"), {})
+    assert response.status_code == 400
+    assert "Vui lòng chọn tệp PDF hoặc nhập mã xác thực." in response.content.decode()
+
+
+def test_a_file_over_the_limit_is_a_form_error(client, db, signing_ca, settings):
+    settings.ONESTOP_VERIFY_MAX_BYTES = 1024 * 1024
+    response = _post(client, MINIMAL_PDF + b"%" * (1024 * 1024))
+    assert response.status_code == 400
+    assert "Tệp vượt quá 1 MB." in response.content.decode()
+
+
+def test_the_page_is_throttled(client, db, signing_ca):
+    from citizens.views import verify
+
+    for _ in range(verify.CHECKS_PER_WINDOW):
+        assert _post(client, MINIMAL_PDF).status_code == 200
+    assert _post(client, MINIMAL_PDF).status_code == 429
+
+
+def test_the_citizen_page_shows_the_signature(client, signing_ca, commune, make_dossier, citizen):
+    signing_ca.install(signing_ca.dir, commune)
+    dossier = make_dossier(Status.RETURNED)
+    row = _result(dossier).signatures.get()
+    client.force_login(citizen)
+    page = client.get(reverse("citizens:dossier_detail", args=[dossier.pk])).content.decode()
+    assert "Đã ký số" in page and row.code in page
+    assert reverse("citizens:verify") + "?code=" + row.code in page
+
+
+def test_the_citizen_page_says_not_signed(client, make_dossier, citizen):
+    dossier = make_dossier(Status.RETURNED)
+    client.force_login(citizen)
+    page = client.get(reverse("citizens:dossier_detail", args=[dossier.pk])).content.decode()
+    assert "Chưa ký số" in page

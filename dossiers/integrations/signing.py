@@ -438,9 +438,7 @@ def _verdict(status, signature, digest: str, count: int) -> Verdict:
     if not status.trusted:
         indication = str(getattr(status.trust_problem_indic, "name", "") or "")
         if status.revoked or "REVOKED" in indication:
-            return Verdict(
-                Outcome.REVOKED, _("Chứng thư số của người ký đã bị thu hồi."), **base
-            )
+            return Verdict(Outcome.REVOKED, _("Chứng thư số của người ký đã bị thu hồi."), **base)
         if "EXPIRED" in indication or "OUT_OF_BOUNDS" in indication:
             return Verdict(
                 Outcome.EXPIRED,
