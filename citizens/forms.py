@@ -218,7 +218,7 @@ class VerifyForm(forms.Form):
                 _("Tệp vượt quá %(mb)d MB.") % {"mb": limit // (1024 * 1024)}
             )
         data = upload.read()
-        if not data.lstrip()[:5] == b"%PDF-":
+        if data.lstrip()[:5] != b"%PDF-":
             raise forms.ValidationError(_("Tệp không phải là văn bản PDF."))
         return data
 

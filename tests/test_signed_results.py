@@ -21,9 +21,11 @@ from dossiers.integrations import signing
 from dossiers.models import Attachment, Dossier, SignedDocument, Slip
 from dossiers.workflow import EventType, Status
 
-from .conftest import actor
-from .signing_ca import TestCA, signing_ca  # noqa: F401 (fixture)
+from . import signing_ca as ca_support
 from .test_signing import _xobject_text
+
+# The test CA and TSA (signing_ca.py), used here by name.
+signing_ca = ca_support.signing_ca
 
 
 def _result(dossier) -> Attachment:
@@ -243,3 +245,38 @@ def test_the_citizen_page_says_not_signed(client, make_dossier, citizen):
     client.force_login(citizen)
     page = client.get(reverse("citizens:dossier_detail", args=[dossier.pk])).content.decode()
     assert "Chưa ký số" in page
+
+
+# --- The demo ---------------------------------------------------------------------------------
+
+
+def test_seed_demo_signs_the_returned_results_with_a_demo_ca(db, settings, tmp_path):
+    from django.core.management import call_command
+
+    from dossiers.demo import certificates
+
+    settings.ONESTOP_SIGNING_DIR = str(tmp_path / "signing")
+    settings.ONESTOP_SIGNING_PASSPHRASE = "demo-passphrase"
+    signing.forget_cached()
+    call_command("seed_demo", "--force", "--dossiers", "40", stdout=io.StringIO())
+    returned = Dossier.objects.filter(status=Status.RETURNED)
+    assert returned.exists()
+    results = Attachment.objects.filter(
+        dossier__in=returned, purpose=Attachment.Purpose.RESULT
+    ).exclude(file="")
+    assert results.exists()
+    for result in results:
+        verdict = signing.verify_pdf(_content(result))
+        assert verdict.genuine, verdict.reason
+        assert certificates.DEMO_ORGANISATION in verdict.organisation
+    files = {p: p.stat().st_mtime_ns for p in (tmp_path / "signing").rglob("*") if p.is_file()}
+    assert len(files) == 1 + 2 + 4  # trust, CA key and certificate, 4 agencies
+    # Idempotent: a second run writes nothing.
+    call_command("seed_demo", "--force", "--dossiers", "40", stdout=io.StringIO())
+    assert {p: p.stat().st_mtime_ns for p in files} == files
+    decided = Attachment.objects.filter(
+        dossier__status__in=[Status.RESOLVED, Status.RETURNED], purpose=Attachment.Purpose.RESULT
+    )
+    assert SignedDocument.objects.filter(kind=SignedDocument.Kind.RESULT).count() == (
+        decided.count()
+    )

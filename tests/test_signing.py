@@ -16,7 +16,12 @@ from dossiers.demo.scenarios import MINIMAL_PDF
 from dossiers.integrations import signing
 from dossiers.integrations.signing import Outcome
 
-from .signing_ca import TestCA, signing_ca, timestamp_authority  # noqa: F401 (fixtures)
+from . import signing_ca as ca_support
+from .signing_ca import TestCA
+
+# The test CA and TSA (signing_ca.py), used here by name.
+signing_ca = ca_support.signing_ca
+timestamp_authority = ca_support.timestamp_authority
 
 
 def _sign(agency, data=MINIMAL_PDF, signer_name="Vũ Đức Thắng"):

@@ -215,7 +215,7 @@ def sign_pdf(
 
     code = code or new_code()
     at = dt.datetime.now(dt.UTC)
-    if not data.lstrip()[:5] == b"%PDF-":
+    if data.lstrip()[:5] != b"%PDF-":
         raise NotSignable(_("Chỉ ký số được văn bản PDF."))
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
@@ -373,7 +373,7 @@ def verify_pdf(data: bytes) -> Verdict:
     from pyhanko.sign.validation import validate_pdf_signature
 
     digest = hashlib.sha256(data).hexdigest()
-    if not data.lstrip()[:5] == b"%PDF-":
+    if data.lstrip()[:5] != b"%PDF-":
         return Verdict(Outcome.NOT_PDF, _("Tệp không phải là văn bản PDF."), sha256=digest)
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
