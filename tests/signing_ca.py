@@ -89,6 +89,7 @@ class TestCA:
         timestamping: bool = False,
         not_before: dt.datetime | None = None,
         not_after: dt.datetime | None = None,
+        crl_url: str = "",
     ) -> Issued:
         # pyHanko's DummyTimeStamper signs with RSA only.
         key = (
@@ -125,6 +126,17 @@ class TestCA:
                 False,
             )
         )
+        if crl_url:  # where its CA's revocation list is published (read offline from trust/)
+            builder = builder.add_extension(
+                x509.CRLDistributionPoints(
+                    [
+                        x509.DistributionPoint(
+                            [x509.UniformResourceIdentifier(crl_url)], None, None, None
+                        )
+                    ]
+                ),
+                critical=False,
+            )
         if timestamping:
             builder = builder.add_extension(
                 x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True

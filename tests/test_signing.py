@@ -156,3 +156,74 @@ def test_a_wrong_passphrase_is_an_operators_error(signing_ca, commune, settings)
     settings.ONESTOP_SIGNING_PASSPHRASE = "wrong"
     with pytest.raises(signing.SigningUnavailable):
         signing.key_for(commune)
+
+
+def _key_from(ca: TestCA, issued) -> signing.AgencyKey:
+    """An AgencyKey made directly (key_for refuses to sign with an expired certificate)."""
+    from pyhanko.sign import signers
+
+    signer = signers.SimpleSigner.load_pkcs12_data(
+        ca.pkcs12(issued), other_certs=[], passphrase=ca_support.PASSPHRASE.encode()
+    )
+    return signing.AgencyKey(
+        signer,
+        "test",
+        "test",
+        "1",
+        issued.certificate.not_valid_before_utc,
+        issued.certificate.not_valid_after_utc,
+    )
+
+
+def test_an_expired_certificate_is_reported(signing_ca, commune):
+    import datetime as dt
+
+    now = dt.datetime.now(dt.UTC)
+    issued = signing_ca.issue(
+        "Expired",
+        commune.name,
+        not_before=now - dt.timedelta(days=30),
+        not_after=now - dt.timedelta(days=1),
+    )
+    signed = signing.sign_pdf(
+        MINIMAL_PDF, agency=commune, key=_key_from(signing_ca, issued), signer_name="A", reason="R"
+    )
+    verdict = signing.verify_pdf(signed.content)
+    assert verdict.outcome == Outcome.EXPIRED, (verdict.outcome, verdict.details)
+    # And the agency's own expired file is refused for signing.
+    (signing_ca.dir / f"{commune.code}.p12").write_bytes(signing_ca.pkcs12(issued))
+    with pytest.raises(signing.SigningUnavailable):
+        signing.key_for(commune)
+
+
+def test_a_revoked_certificate_is_reported_from_an_offline_crl(signing_ca, commune):
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+
+    # Real agency certificates name their CA's revocation list; the operator keeps a copy in
+    # trust/ (the validator never fetches).
+    issued = signing_ca.install(signing_ca.dir, commune, crl_url="http://ca.invalid/root.crl")
+    signed = _sign(commune)
+    assert signing.verify_pdf(signed.content).genuine  # no list yet: not known revoked
+    now = dt.datetime.now(dt.UTC)
+    revoked = (
+        x509.RevokedCertificateBuilder()
+        .serial_number(issued.certificate.serial_number)
+        .revocation_date(now - dt.timedelta(minutes=5))
+        .build()
+    )
+    crl = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(signing_ca.root.certificate.subject)
+        .last_update(now - dt.timedelta(hours=1))
+        .next_update(now + dt.timedelta(days=7))
+        .add_revoked_certificate(revoked)
+        .sign(signing_ca.root.key, hashes.SHA256())
+    )
+    (signing_ca.dir / "trust" / "test-root.crl").write_bytes(
+        crl.public_bytes(serialization.Encoding.DER)
+    )
+    verdict = signing.verify_pdf(signed.content)
+    assert verdict.outcome == Outcome.REVOKED, (verdict.outcome, verdict.details)
