@@ -24,6 +24,8 @@ the bottom margin of the last page.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import datetime as dt
 import hashlib
 import io
@@ -285,7 +287,7 @@ def _sign(writer, meta, key: AgencyKey, spec, page: bytes, timestamper) -> bytes
         new_field_spec=spec,
     )
     try:
-        output = pdf_signer.sign_pdf(writer, output=io.BytesIO())
+        output = _run(lambda: pdf_signer.async_sign_pdf(writer, output=io.BytesIO()))
     except TimestampRequestError as error:
         raise _TimestampFailed() from error
     except Exception as error:
@@ -294,6 +296,18 @@ def _sign(writer, meta, key: AgencyKey, spec, page: bytes, timestamper) -> bytes
             raise _TimestampFailed() from error
         raise
     return output.getvalue()
+
+
+def _run(make_coroutine):
+    """pyHanko's work, which is asynchronous: on this thread, or on a helper thread when this
+    one already runs an event loop (an ASGI server's, a browser test's) where asyncio.run may
+    not be called."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make_coroutine())
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make_coroutine())).result()
 
 
 # --- Verification ---------------------------------------------------------------------------
@@ -370,7 +384,7 @@ def verify_pdf(data: bytes) -> Verdict:
     Every signature of the file is checked; the verdict names the last one (the agency's)."""
     from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_signature
 
     digest = hashlib.sha256(data).hexdigest()
     if data.lstrip()[:5] != b"%PDF-":
@@ -390,7 +404,10 @@ def verify_pdf(data: bytes) -> Verdict:
     # document signed before it was uploaded as the result) is covered by it.
     signature = embedded[-1]
     try:
-        status = validate_pdf_signature(signature, signer_validation_context=_validation_context())
+        context = _validation_context()
+        status = _run(
+            lambda: async_validate_pdf_signature(signature, signer_validation_context=context)
+        )
     except (PdfError, ValueError, TypeError, KeyError) as error:
         log.info("signature could not be validated: %s", error)
         return Verdict(
