@@ -240,3 +240,8 @@ def signatures_of(attachments) -> dict[int, SignedDocument]:
     """The newest register row of each attachment (one query), for the dossier pages."""
     rows = SignedDocument.objects.filter(attachment__in=list(attachments)).order_by("signed_at")
     return {row.attachment_id: row for row in rows}
+
+
+def agency_signs(agency) -> bool:
+    """Whether the agency has a signing certificate configured (the approval form says so)."""
+    return signing.is_configured(agency)

@@ -280,3 +280,28 @@ def test_seed_demo_signs_the_returned_results_with_a_demo_ca(db, settings, tmp_p
     assert SignedDocument.objects.filter(kind=SignedDocument.Kind.RESULT).count() == (
         decided.count()
     )
+
+
+def test_the_leader_approves_on_the_office_page_and_sees_the_signature(
+    client, signing_ca, commune, make_dossier, leader
+):
+    signing_ca.install(signing_ca.dir, commune)
+    dossier = make_dossier(Status.PENDING_APPROVAL)
+    client.force_login(leader)
+    page = client.get(f"/office/dossiers/{dossier.pk}/").content.decode()
+    assert "được ký số bằng chứng thư số của" in page
+    response = client.post(
+        f"/office/dossiers/{dossier.pk}/act/approve/", {"version": dossier.version}
+    )
+    assert response.status_code == 302
+    assert Dossier.objects.get(pk=dossier.pk).status == Status.RESOLVED
+    row = _result(dossier).signatures.get()
+    page = client.get(f"/office/dossiers/{dossier.pk}/").content.decode()
+    assert "Đã ký số" in page and row.code in page
+
+
+def test_the_approval_form_says_when_nothing_will_be_signed(client, make_dossier, leader):
+    dossier = make_dossier(Status.PENDING_APPROVAL)
+    client.force_login(leader)
+    page = client.get(f"/office/dossiers/{dossier.pk}/").content.decode()
+    assert "kết quả được phê duyệt không có chữ ký số" in page
