@@ -227,3 +227,22 @@ def test_a_revoked_certificate_is_reported_from_an_offline_crl(signing_ca, commu
     )
     verdict = signing.verify_pdf(signed.content)
     assert verdict.outcome == Outcome.REVOKED, (verdict.outcome, verdict.details)
+
+
+def test_no_changed_byte_anywhere_passes_and_none_raises(signing_ca, commune):
+    """A byte changed at 60 places spread over the signed file: the verdict is never genuine
+    except where the change falls in bytes no reader looks at, and verification never raises."""
+    signing_ca.install(signing_ca.dir, commune)
+    content = _sign(commune).content
+    outcomes = set()
+    for position in range(0, len(content), max(1, len(content) // 60)):
+        changed = bytearray(content)
+        changed[position] ^= 0x5A
+        verdict = signing.verify_pdf(bytes(changed))  # never raises
+        outcomes.add(verdict.outcome)
+        if verdict.genuine:
+            # Only a byte inside the signature's own hex padding (zeros after the CMS) or
+            # outside every object can leave the document intact.
+            start = content.rfind(b"/Contents <", 0, position + 1)
+            assert start != -1 and content.find(b">", start) > position, position
+    assert Outcome.MODIFIED in outcomes or Outcome.BROKEN in outcomes
