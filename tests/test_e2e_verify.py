@@ -6,6 +6,7 @@ import pytest
 from dossiers.workflow import Status
 
 from . import signing_ca as ca_support
+from .test_accessibility import violations
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -43,6 +44,7 @@ def test_the_verification_page_checks_a_downloaded_result(
     assert verdict.get_attribute("data-outcome") == "genuine"
     assert "Văn bản chính xác" in verdict.inner_text()
     assert commune.name in verdict.inner_text()
+    assert violations(page) == []
     screenshot(page, "citizen-12-verified-result")
 
     content = bytearray(signed.read_bytes())
@@ -56,3 +58,4 @@ def test_the_verification_page_checks_a_downloaded_result(
     page.wait_for_load_state()
     assert page.locator("#verdict").get_attribute("data-outcome") == "modified"
     assert "Không xác thực được" in page.locator("#verdict").inner_text()
+    assert violations(page) == []
