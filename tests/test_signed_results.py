@@ -305,3 +305,29 @@ def test_the_approval_form_says_when_nothing_will_be_signed(client, make_dossier
     client.force_login(leader)
     page = client.get(f"/office/dossiers/{dossier.pk}/").content.decode()
     assert "kết quả được phê duyệt không có chữ ký số" in page
+
+
+def test_a_signed_result_passes_the_upload_check_unchanged(signing_ca, commune, make_dossier):
+    """Reused in a later dossier (attachment_reuse runs the upload check again), the signed
+    result is accepted as it is: its signature still verifies."""
+    from dossiers import filecheck
+
+    signing_ca.install(signing_ca.dir, commune)
+    content = _content(_result(make_dossier(Status.RESOLVED)))
+    checked = filecheck.check_bytes(content, ["pdf"])
+    assert checked.content == content
+    assert signing.verify_pdf(checked.content).genuine
+
+
+def test_a_rewritten_register_row_is_seen_by_the_verification(signing_ca, commune, make_dossier):
+    from dossiers.verification import verify_everything
+
+    signing_ca.install(signing_ca.dir, commune)
+    dossier = make_dossier(Status.RESOLVED)
+    slips.slip_for(dossier, Slip.Kind.RECEIPT)
+    assert not list(integrity.verify_signed_documents())
+    row = _result(dossier).signatures.get()
+    SignedDocument.objects.filter(pk=row.pk).update(sha256="0" * 64)  # vouch for another file
+    [problem] = integrity.verify_signed_documents()
+    assert f"signed document #{row.pk}" in problem
+    assert any(f"signed document #{row.pk}" in p for p in verify_everything().problems)
