@@ -331,3 +331,13 @@ def test_a_rewritten_register_row_is_seen_by_the_verification(signing_ca, commun
     [problem] = integrity.verify_signed_documents()
     assert f"signed document #{row.pk}" in problem
     assert any(f"signed document #{row.pk}" in p for p in verify_everything().problems)
+
+
+def test_keys_without_a_passphrase_are_warned_about(signing_ca, commune, settings):
+    from dossiers.checks import check_signing_keys
+
+    signing_ca.install(signing_ca.dir, commune)
+    assert check_signing_keys() == []  # the fixture sets a passphrase
+    settings.ONESTOP_SIGNING_PASSPHRASE = ""
+    [warning] = check_signing_keys()
+    assert warning.id == "onestop.W003"
