@@ -341,3 +341,18 @@ def test_keys_without_a_passphrase_are_warned_about(signing_ca, commune, setting
     settings.ONESTOP_SIGNING_PASSPHRASE = ""
     [warning] = check_signing_keys()
     assert warning.id == "onestop.W003"
+
+
+def test_an_unusable_key_is_a_form_error_on_the_office_page(
+    client, signing_ca, commune, make_dossier, leader, settings
+):
+    signing_ca.install(signing_ca.dir, commune)
+    dossier = make_dossier(Status.PENDING_APPROVAL)
+    settings.ONESTOP_SIGNING_PASSPHRASE = "not-the-passphrase"
+    client.force_login(leader)
+    response = client.post(
+        f"/office/dossiers/{dossier.pk}/act/approve/", {"version": dossier.version}
+    )
+    assert response.status_code == 400
+    assert "Không mở được khóa ký số của cơ quan" in response.content.decode()
+    assert Dossier.objects.get(pk=dossier.pk).status == Status.PENDING_APPROVAL
