@@ -52,10 +52,13 @@ def test_the_signature_is_pades_trusted_intact_and_visible(signing_ca, commune):
     assert status.intact and status.valid and status.trusted, status.pretty_print_details()
     assert status.bottom_line
     # The visible block: a widget with an appearance on the last page, inside the page.
-    widget = PdfReader(io.BytesIO(signed.content)).pages[-1]["/Annots"][0].get_object()
+    page = PdfReader(io.BytesIO(signed.content)).pages[-1]
+    widget = page["/Annots"][0].get_object()
     assert widget["/FT"] == "/Sig" and widget["/Subtype"] == "/Widget"
     x1, y1, x2, y2 = (float(v) for v in widget["/Rect"])
-    assert x2 - x1 > 200 and y2 - y1 > 30
+    # Within the (small, 200 pt) page, in the block's proportions (110 × 13 mm).
+    assert 0 <= x1 < x2 <= float(page.mediabox.width) and 0 <= y1 < y2
+    assert abs((x2 - x1) / (y2 - y1) - 110 / 13) < 0.01
     assert "/AP" in widget
 
     verdict = signing.verify_pdf(signed.content)

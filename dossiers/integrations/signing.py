@@ -41,9 +41,10 @@ from django.utils.translation import gettext as _
 
 log = logging.getLogger(__name__)
 
-# The block: 110 × 13 mm in the bottom margin of the last page, 20 mm from the left edge.
+# The block: 110 × 13 mm in the bottom margin of the last page, 20 mm from the left edge
+# (smaller, same proportions, on a page too narrow for it).
 MM = 72 / 25.4
-STAMP_BOX = (20 * MM, 2 * MM, 130 * MM, 15 * MM)
+STAMP_WIDTH, STAMP_HEIGHT, STAMP_LEFT, STAMP_BOTTOM = 110 * MM, 13 * MM, 20 * MM, 2 * MM
 # Codes: 12 characters of Crockford's base32 (60 bits), printed in groups of four.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -178,8 +179,24 @@ def _stamp_page(*, agency_name: str, signer_name: str, at: dt.datetime, code: st
     )
 
 
+def _stamp_box(data: bytes) -> tuple[float, float, float, float]:
+    """Where the block goes on the last page (its MediaBox read with pypdf)."""
+    from pypdf import PdfReader
+
+    try:
+        box = PdfReader(io.BytesIO(data)).pages[-1].mediabox
+        left, bottom, width = float(box.left), float(box.bottom), float(box.width)
+    except Exception:  # the signing itself reports a damaged file
+        left, bottom, width = 0.0, 0.0, 210 * MM
+    margin = min(STAMP_LEFT, width * 0.05)
+    stamp_width = min(STAMP_WIDTH, width - 2 * margin)
+    stamp_height = stamp_width * STAMP_HEIGHT / STAMP_WIDTH
+    x1, y1 = left + margin, bottom + min(STAMP_BOTTOM, margin)
+    return (x1, y1, x1 + stamp_width, y1 + stamp_height)
+
+
 def _stamp_style(page: bytes):
-    from pyhanko.pdf_utils import content
+    from pyhanko.pdf_utils import content, layout
     from pyhanko.pdf_utils.layout import BoxConstraints
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.stamp import StaticStampStyle
@@ -196,7 +213,17 @@ def _stamp_style(page: bytes):
             self.box = BoxConstraints(width=abs(x1 - x2), height=abs(y1 - y2))
             return name.encode("ascii") + b" Do"
 
-    return StaticStampStyle(background=ImportedBytesPage(), border_width=0)
+    return StaticStampStyle(
+        background=ImportedBytesPage(),
+        border_width=0,
+        background_opacity=1.0,
+        background_layout=layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MIN,
+            y_align=layout.AxisAlignment.ALIGN_MIN,
+            margins=layout.Margins.uniform(0),
+            inner_content_scaling=layout.InnerScaling.SHRINK_TO_FIT,
+        ),
+    )
 
 
 def sign_pdf(
@@ -236,7 +263,7 @@ def sign_pdf(
         reason=reason,
         location=agency.place or None,
     )
-    spec = fields.SigFieldSpec(sig_field_name=field_name, on_page=last_page, box=STAMP_BOX)
+    spec = fields.SigFieldSpec(sig_field_name=field_name, on_page=last_page, box=_stamp_box(data))
     level, timestamper = "B-B", _timestamper()
     try:
         signed = _sign(writer, meta, key, spec, page, timestamper)
