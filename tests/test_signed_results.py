@@ -127,6 +127,14 @@ def test_the_legal_slips_are_signed(signing_ca, commune, make_dossier):
     assert verdict.genuine, verdict.reason
     assert slip.signature.sha256 == slip.sha256 == hashlib.sha256(content).hexdigest()
     assert slip.signature.agency == commune
+    # On the A4 slip the block is 110 mm wide, in the bottom margin of the last page.
+    from pypdf import PdfReader
+
+    widget = PdfReader(io.BytesIO(content)).pages[-1]["/Annots"][0].get_object()
+    x1, y1, x2, y2 = (float(v) for v in widget["/Rect"])
+    assert round((x2 - x1) * 25.4 / 72) == 110 and y2 * 25.4 / 72 < 16
+    text = _xobject_text(widget["/AP"]["/N"].get_object())
+    assert slip.signature.code in text and "Ký số bởi" in text
     # The office's own control slip is not signed.
     control = slips.slip_for(dossier, Slip.Kind.CONTROL)
     with control.file.open("rb") as handle:
