@@ -131,7 +131,7 @@ def test_the_legal_slips_are_signed(signing_ca, commune, make_dossier):
     from pypdf import PdfReader
 
     widget = PdfReader(io.BytesIO(content)).pages[-1]["/Annots"][0].get_object()
-    x1, y1, x2, y2 = (float(v) for v in widget["/Rect"])
+    x1, _y1, x2, y2 = (float(v) for v in widget["/Rect"])
     assert round((x2 - x1) * 25.4 / 72) == 110 and y2 * 25.4 / 72 < 16
     text = _xobject_text(widget["/AP"]["/N"].get_object())
     assert slip.signature.code in text and "Ký số bởi" in text
