@@ -249,3 +249,18 @@ def test_no_changed_byte_anywhere_passes_and_none_raises(signing_ca, commune):
             start = content.rfind(b"/Contents <", 0, position + 1)
             assert start != -1 and content.find(b">", start) > position, position
     assert Outcome.MODIFIED in outcomes or Outcome.BROKEN in outcomes
+
+
+def test_what_cannot_be_signed_says_why(signing_ca, commune):
+    from pypdf import PdfWriter
+
+    signing_ca.install(signing_ca.dir, commune)
+    key = signing.key_for(commune)
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    writer.encrypt("", "owner")
+    encrypted = io.BytesIO()
+    writer.write(encrypted)
+    for data in (encrypted.getvalue(), b"%PDF-1.7\nnot really", b"\x89PNG\r\n"):
+        with pytest.raises(signing.NotSignable):
+            signing.sign_pdf(data, agency=commune, key=key, signer_name="A", reason="R")
