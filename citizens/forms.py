@@ -208,3 +208,52 @@ class LookupForm(forms.Form):
 
     def clean_key(self):
         return normalize_key(self.cleaned_data["key"])
+
+
+class VerifyForm(forms.Form):
+    """The public verification page: a PDF to check, a verification code, or both."""
+
+    file = forms.FileField(
+        label=_("Văn bản điện tử cần kiểm tra (tệp PDF)"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,application/pdf"}),
+    )
+    code = forms.CharField(
+        label=_("Mã xác thực in trên văn bản (nếu có)"),
+        required=False,
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
+    )
+
+    def clean_file(self):
+        from django.conf import settings
+
+        upload = self.cleaned_data.get("file")
+        if not upload:
+            return None
+        limit = settings.ONESTOP_VERIFY_MAX_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(
+                _("Tệp vượt quá %(mb)d MB.") % {"mb": limit // (1024 * 1024)}
+            )
+        data = upload.read()
+        if data.lstrip()[:5] != b"%PDF-":
+            raise forms.ValidationError(_("Tệp không phải là văn bản PDF."))
+        return data
+
+    def clean_code(self):
+        from dossiers.integrations.signing import normalise_code
+
+        text = self.cleaned_data.get("code", "").strip()
+        if not text:
+            return ""
+        code = normalise_code(text)
+        if not code:
+            raise forms.ValidationError(_("Mã xác thực gồm 12 chữ và số, ví dụ 7K2M-9QXA-4D1F."))
+        return code
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and not cleaned.get("file") and not cleaned.get("code"):
+            raise forms.ValidationError(_("Vui lòng chọn tệp PDF hoặc nhập mã xác thực."))
+        return cleaned

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from .views import accounts, catalogue, dossiers, eid, lookup, payments
+from .views import accounts, catalogue, dossiers, eid, lookup, payments, verify
 
 app_name = "citizens"
 
@@ -29,6 +29,7 @@ urlpatterns = [
         name="slip_version",
     ),
     path("lookup/", lookup.lookup, name="lookup"),
+    path("verify/", verify.verify, name="verify"),
     path("accounts/sign-up/", accounts.sign_up, name="sign_up"),
     path("accounts/profile/", accounts.profile, name="profile"),
     path("accounts/eid/login/", eid.eid_start, name="eid_start"),

@@ -139,3 +139,27 @@ def check_public_url(app_configs=None, **kwargs):
             id="onestop.E002",
         )
     ]
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_signing_keys(app_configs=None, **kwargs):
+    """onestop.W003: agencies' signing keys kept without a passphrase (DEBUG off)."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    directory = getattr(settings, "ONESTOP_SIGNING_DIR", "")
+    if settings.DEBUG or not directory or getattr(settings, "ONESTOP_SIGNING_PASSPHRASE", ""):
+        return []
+    if not any(Path(directory).glob("*.p12")):
+        return []
+    return [
+        checks.Warning(
+            "The agencies' signing keys (ONESTOP_SIGNING_DIR) are used without a passphrase.",
+            hint=(
+                "Encrypt the PKCS#12 files and set ONESTOP_SIGNING_PASSPHRASE from the "
+                "environment (docs/integrations.md, signed results)."
+            ),
+            id="onestop.W003",
+        )
+    ]

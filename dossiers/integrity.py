@@ -46,6 +46,39 @@ def verify_stored_hashes() -> Iterator[str]:
             yield f"slip #{pk}: its hash differs from the one its sealed event records"
 
 
+def _sealed_signatures() -> dict[str, str]:
+    """Verification code -> the signed file's SHA-256, as the sealed events record them (the
+    approval's `signed_results`, a slip's `slip.rendered`)."""
+    from .models import DossierEvent
+    from .workflow import EventType
+
+    events = DossierEvent.objects.filter(
+        event_type__in=[EventType.APPROVED, EventType.SLIP_RENDERED]
+    ).values_list("data", flat=True)
+    recorded = {}
+    for data in events.iterator(chunk_size=BATCH):
+        for signed in data.get("signed_results") or ():
+            recorded[signed.get("code")] = signed.get("sha256")
+        if data.get("signature_code"):
+            recorded[data["signature_code"]] = data.get("sha256")
+    return recorded
+
+
+def verify_signed_documents() -> Iterator[str]:
+    """Each verification code leads to the file its sealed event recorded: a register row
+    rewritten to vouch for another file is seen."""
+    from .models import SignedDocument
+
+    sealed = _sealed_signatures()
+    rows = SignedDocument.objects.values_list("pk", "code", "sha256")
+    for pk, code, sha256 in rows.iterator(chunk_size=BATCH):
+        recorded = sealed.get(code)
+        if recorded is None:
+            yield f"signed document #{pk}: no sealed event records its code"
+        elif recorded != sha256:
+            yield f"signed document #{pk}: its hash differs from the one its sealed event records"
+
+
 def _file_digest(name: str) -> str:
     digest = hashlib.sha256()
     with default_storage.open(name, "rb") as handle:

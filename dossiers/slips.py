@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.utils import translation
 from django_tasks import task
 
-from . import appointment, clock, links
+from . import appointment, clock, links, signatures
 from .audit import append_event_locked
 from .errors import NotFound
 from .formatting import place_and_date
@@ -347,10 +347,10 @@ def slip_for(
     existing = Slip.objects.filter(dossier=dossier, kind=kind, source_seq=event.seq).first()
     if existing:
         return existing
-    content = None
+    content = signature = None
     if connection.vendor != "postgresql":
         # SQLite's transactions hold the one write lock from their start: render first.
-        content = render_content(dossier, kind, event, base=base)
+        content, signature = _signed_content(dossier, kind, event, base)
     try:
         with transaction.atomic():
             _one_rendering_at_a_time(dossier.pk, kind)
@@ -358,7 +358,7 @@ def slip_for(
             if existing.exists():
                 return existing.get()
             if content is None:
-                content = render_content(dossier, kind, event, base=base)
+                content, signature = _signed_content(dossier, kind, event, base)
             digest = hashlib.sha256(content).hexdigest()
             slip = Slip(
                 dossier=dossier,
@@ -370,16 +370,27 @@ def slip_for(
             )
             slip.file.save(f"{dossier.pk}-{kind}-{event.seq}.pdf", ContentFile(content), save=False)
             slip.save()
+            data = {"kind": kind, "sha256": digest, "source_seq": event.seq}
+            if signature is not None:
+                signature.slip = slip
+                signature.save()
+                data |= {"signature_code": signature.code, "signature_level": signature.level}
             append_event_locked(
-                dossier.pk,
-                event_type=EventType.SLIP_RENDERED,
-                at=slip.created_at,
-                data={"kind": kind, "sha256": digest, "source_seq": event.seq},
+                dossier.pk, event_type=EventType.SLIP_RENDERED, at=slip.created_at, data=data
             )
     except IntegrityError:
         # Rendered concurrently by another process: keep theirs (the one in the audit trail).
         return Slip.objects.get(dossier=dossier, kind=kind, source_seq=event.seq)
     return slip
+
+
+def _signed_content(dossier: Dossier, kind: str, event: DossierEvent, base: str | None):
+    """The slip rendered, then signed by the agency that issues it (signatures.SIGNED_SLIPS)
+    in the name of the official who acted: (content, the signature's register row or None)."""
+    content = render_content(dossier, kind, event, base=base)
+    issuer = dossier.receiving_agency if kind in RECEPTION_KINDS else dossier.competent_agency
+    officer = _receiving_officer(dossier, event) if kind == Slip.Kind.RECEIPT else event.actor_name
+    return signatures.sign_slip(dossier, kind, content, issuer, officer)
 
 
 def _one_rendering_at_a_time(dossier_id: int, kind: str) -> None:

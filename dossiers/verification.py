@@ -159,8 +159,11 @@ def check_history(verification: Verification) -> None:
 
 
 def check_stored_hashes(verification: Verification) -> None:
-    """Each slip's hash is the one its sealed event recorded."""
+    """Each slip's hash, and each signed document's (its verification code), is the one its
+    sealed event recorded."""
     _report_each(verification, integrity.verify_stored_hashes())
+    if not verification.enough:
+        _report_each(verification, integrity.verify_signed_documents())
 
 
 def check_anchors(verification: Verification) -> None:

@@ -458,6 +458,23 @@ ONESTOP_AUDIT_ANCHOR_FILE = os.environ.get("ONESTOP_AUDIT_ANCHOR_FILE", "") or (
     str(BASE_DIR / "var" / "audit-anchors.jsonl") if DEBUG else ""
 )
 
+# Signed results (docs/integrations.md, "Chữ ký số trên kết quả"): one PKCS#12 file per agency,
+# <dir>/<agency code>.p12 (key, certificate, chain), encrypted with the passphrase; roots the
+# verification trusts in <dir>/trust/*.pem (revocation lists: *.crl). No file, no signature.
+# Outside MEDIA_ROOT and the database; the demo's keys go to var/signing (seed_demo).
+ONESTOP_SIGNING_DIR = os.environ.get("ONESTOP_SIGNING_DIR", "") or (
+    str(BASE_DIR / "var" / "signing") if DEBUG else ""
+)
+ONESTOP_SIGNING_PASSPHRASE = os.environ.get("ONESTOP_SIGNING_PASSPHRASE", "")
+# More trusted roots (PEM files), beside <dir>/trust/.
+ONESTOP_SIGNING_TRUST_ROOTS = env_list("ONESTOP_SIGNING_TRUST_ROOTS")
+# An RFC 3161 timestamp authority: signatures are then PAdES B-T (B-B without, or when it does
+# not answer within the timeout, in seconds).
+ONESTOP_SIGNING_TSA_URL = os.environ.get("ONESTOP_SIGNING_TSA_URL", "")
+ONESTOP_SIGNING_TSA_TIMEOUT = float(os.environ.get("ONESTOP_SIGNING_TSA_TIMEOUT", "10"))
+# The public verification page (citizens/views/verify.py): largest file it reads.
+ONESTOP_VERIFY_MAX_BYTES = int(os.environ.get("ONESTOP_VERIFY_MAX_BYTES", str(20 * 1024 * 1024)))
+
 # --- Beyond one machine (docs/scaling.md; kept in one block, onestop/scaling.py) ---
 # Object storage: with ONESTOP_S3_BUCKET (and ONESTOP_S3_ENDPOINT_URL, _REGION, _ACCESS_KEY_ID,
 # _SECRET_ACCESS_KEY, optional _PREFIX, _ADDRESSING_STYLE, _CA_BUNDLE, _MAX_MEMORY_BYTES) the

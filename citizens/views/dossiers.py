@@ -15,7 +15,16 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from dossiers import appointment, clock, filecheck, identity, payment, services, slips
+from dossiers import (
+    appointment,
+    clock,
+    filecheck,
+    identity,
+    payment,
+    services,
+    signatures,
+    slips,
+)
 from dossiers.errors import ChangedMeanwhile, DomainError, ValidationFailed
 from dossiers.models import Attachment, Channel, Dossier, Procedure, ProcedureDocument
 from dossiers.permissions import (
@@ -86,11 +95,15 @@ def dossier_detail(request, pk):
     requested = ProcedureDocument.objects.filter(pk__in=dossier.requested_documents)
     now = clock.now()
     may = available_actions(request.user, dossier)
+    results = [a for a in attachments if a.purpose == Attachment.Purpose.RESULT]
+    signed = signatures.signatures_of(results)
+    for result in results:
+        result.signature = signed.get(result.pk)
     context = {
         "dossier": dossier,
         "timeline": citizen_timeline(dossier),
         "attachments": [a for a in attachments if a.purpose != Attachment.Purpose.RESULT],
-        "results": [a for a in attachments if a.purpose == Attachment.Purpose.RESULT],
+        "results": results,
         "slips": slips.listing(dossier),
         "appointment": appointment.current(dossier),
         **payment.page_context(dossier),  # the fee section (citizens/_payment.html)

@@ -2,8 +2,9 @@
 accounts and about 300 dossiers in every status, each walked there through the real services at
 past instants (so events, hash chains, history and deadlines are all genuine).
 
-Idempotent: agencies, procedures and accounts are created or updated; dossiers are only made
-when the demo communes have none yet.
+Idempotent: agencies, procedures and accounts are created or updated; the demo certificate
+authority and agency certificates (certificates.py) are made once; dossiers are only made when
+the demo communes have none yet.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from citizens.models import CitizenProfile
 from dossiers import clock, outbox, services
 from dossiers.audit import record_digest
-from dossiers.demo import catalogue, scenarios
+from dossiers.demo import catalogue, certificates, scenarios
 from dossiers.demo.scenarios import Cast
 from dossiers.models import CalendarDay, Channel, Dossier, Membership, Procedure
 from dossiers.services import Actor
@@ -137,6 +138,7 @@ def seed_demo(*, dossiers: int = 300, seed: int = 2026, log=print) -> int:
     for day, kind, reason in CALENDAR:
         CalendarDay.objects.update_or_create(date=day, defaults={"kind": kind, "reason": reason})
     people = _accounts(province, communes)
+    certificates.ensure([province, *communes], log=log)
     log(
         f"Agencies: 1 province + {len(communes)} communes; procedures: {len(procedures)}; "
         f"accounts ready (password {PASSWORD}; staff's second factor: `make otp` prints the "

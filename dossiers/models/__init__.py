@@ -30,6 +30,7 @@ from .integrations import DeliveryAttempt, FeedEntry, WebhookSubscription
 from .notifications import OutgoingEmail
 from .payments import Payment, PaymentMethod, PaymentRefusal
 from .preferences import SavedFilter
+from .signing import SignedDocument
 from .tokens import ApiToken
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "ProcedureDocument",
     "ProcedureField",
     "SavedFilter",
+    "SignedDocument",
     "Slip",
     "StoredDocument",
     "TimeUnit",

@@ -20,7 +20,7 @@ from onestop import web as onestop_web
 from onestop.forms import procedure_form_field
 from onestop.web import answer_domain_error, export_list, export_response, forbidden, role_required
 
-from .. import access, appointment, clock, filecheck, notify, payment, services, slips
+from .. import access, appointment, clock, filecheck, notify, payment, services, signatures, slips
 from ..errors import DomainError, ValidationFailed
 from ..formatting import vn_date
 from ..models import (
@@ -286,6 +286,10 @@ def _render_dossier(request, dossier, failed_action=None, failed_form=None, stat
     attachments = list(
         dossier.attachments.select_related("document", "uploaded_by", "reused_from__source_dossier")
     )
+    results = [a for a in attachments if a.purpose == Attachment.Purpose.RESULT and a.file]
+    signed = signatures.signatures_of(results)
+    for result in results:
+        result.signature = signed.get(result.pk)
     context = {
         # Papers taken from the store: the dossier they came from, a link where the official
         # may open it (one query for all).
@@ -294,7 +298,9 @@ def _render_dossier(request, dossier, failed_action=None, failed_form=None, stat
         "answers": _answers(dossier),
         "attachments": attachments,
         # The result the leader approves: opened in the browser before approving.
-        "results": [a for a in attachments if a.purpose == Attachment.Purpose.RESULT and a.file],
+        "results": results,
+        # Whether approving signs them (the competent agency has a certificate).
+        "signs_results": signatures.agency_signs(dossier.competent_agency),
         "requested": ProcedureDocument.objects.filter(pk__in=dossier.requested_documents),
         "events": events,
         "forms": [(Action(a), forms[a]) for a in actions],

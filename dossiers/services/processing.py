@@ -7,11 +7,12 @@ import datetime as dt
 
 from django.utils.translation import gettext as _
 
-from .. import document_store
-from ..errors import InvalidTransition, ValidationFailed
+from .. import document_store, signatures
+from ..errors import ChangedMeanwhile, DomainError, InvalidTransition, ValidationFailed
 from ..models import Attachment, ClockPause, Dossier, PaymentMethod
 from ..payment import due as payment_due
 from ..payment import pay_by
+from ..permissions import authorize
 from ..workflow import Action, Role
 from .base import Actor, Context, action_service, perform, require_text
 from .deadlines import close_pause, end_pauses
@@ -124,7 +125,19 @@ def dossier_send_back(
 def dossier_approve(
     *, actor: Actor, dossier: Dossier, note: str = "", expected_version: int | None = None
 ) -> Dossier:
+    """The leader approves: the result PDFs are signed with the competent agency's certificate
+    (dossiers/signatures.py) before the transaction, stored in it, their hashes in the event."""
+    try:
+        authorize(actor.user, dossier, Action.APPROVE)  # nothing signed for an approval that
+    except DomainError:  # cannot be: perform answers it under the lock
+        prepared = None
+    else:
+        prepared = signatures.prepare_results(dossier, actor.user)
+
     def mutate(d: Dossier, ctx: Context):
+        if prepared is None:
+            raise ChangedMeanwhile()
+        signed = signatures.store_results(d, prepared, actor.user)
         d.resolved_at = ctx.now
         on_time = d.original_due_at is None or ctx.now <= d.original_due_at
         if d.received_at:
@@ -139,6 +152,7 @@ def dossier_approve(
             "on_time": on_time,
             "working_seconds": d.resolution_working_seconds,
             **({"stored_result": stored.pk, "sha256": stored.sha256} if stored else {}),
+            **signed,
         }
 
     return perform(
