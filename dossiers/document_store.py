@@ -89,7 +89,7 @@ def _append_result(dossier, attachment, user, now) -> StoredDocument:
         # is not recorded by onestop).
         number=dossier.code or "",
         issued_on=(dossier.resolved_at or now).astimezone(VN_TZ).date(),
-        electronic=is_electronic_original(attachment.content_type),
+        electronic=is_electronic_original(attachment),
         file=attachment.file.name,
         sha256=attachment.sha256,
         size=attachment.size,

@@ -14,6 +14,7 @@ from dossiers.workflow import Role
 from dossiers.worktime import VN_TZ
 
 from .browser import browser_page, screenshot  # noqa: F401  (fixtures for browser tests)
+from .signing_ca import signing_ca, timestamp_authority  # noqa: F401  (a test CA, a TSA)
 
 User = get_user_model()
 

@@ -35,7 +35,8 @@ def _stored_files() -> int:
     return sum(len(default_storage.listdir(f"dossiers/{d}")[1]) for d in dirs)
 
 
-def test_a_result_is_kept_once_at_approval(cast, commune, citizen):
+def test_a_result_is_kept_once_at_approval(cast, commune, citizen, signing_ca):
+    signing_ca.install(signing_ca.dir, commune)
     entry = holder_of_result(cast=cast, agency=commune)
     dossier = entry.source_dossier
     result = dossier.attachments.get(purpose=Attachment.Purpose.RESULT)
@@ -49,7 +50,8 @@ def test_a_result_is_kept_once_at_approval(cast, commune, citizen):
     )
     assert entry.number == dossier.code and entry.issuing_agency == dossier.competent_agency
     assert entry.issued_on == dossier.resolved_at.astimezone(VN_TZ).date()
-    assert entry.electronic  # a PDF as issued
+    assert entry.electronic  # a PDF as issued, signed by the agency
+    assert result.signatures.get().sha256 == entry.sha256
     approval = dossier.events.get(event_type="dossier.approved")
     assert approval.data["stored_result"] == entry.pk and approval.data["sha256"] == entry.sha256
     assert StoredDocument.objects.filter(source_dossier=dossier).count() == 1
@@ -57,6 +59,16 @@ def test_a_result_is_kept_once_at_approval(cast, commune, citizen):
         entry.save()
     with pytest.raises(TypeError):
         StoredDocument.objects.filter(pk=entry.pk).update(number="x")
+
+
+def test_an_unsigned_pdf_result_is_kept_but_not_electronic(cast, commune):
+    """An agency without a signing certificate issues its results unsigned: kept and offered,
+    but not an electronic result in the Decision 766 sense (no legal value as one)."""
+    entry = holder_of_result(cast=cast, agency=commune)
+    assert (
+        entry.content_type == "application/pdf" and not entry.source_attachment.signatures.exists()
+    )
+    assert not entry.electronic
 
 
 def test_a_new_file_of_the_result_replaces_the_entry_once(cast, commune, leader, citizen):
@@ -274,10 +286,12 @@ def test_counter_intake_scans_each_paper_or_says_why_not(client, reception, citi
 
 
 @pytest.fixture
-def known(cast, commune, procedure, reception, citizen):
-    """A: online, uploaded, resolved with a PDF result (electronic, digitised). B: at the
+def known(cast, commune, procedure, reception, citizen, signing_ca):
+    """The commune signs its results. A: online, uploaded, resolved with a PDF result (signed:
+    electronic; digitised). B: at the
     counter, one paper scanned and one not, resolved with a scanned (PNG) result. C: online,
     one of its two papers reused from A's result. Papers: A 1, B 2, C 2 (1 reused)."""
+    signing_ca.install(signing_ca.dir, commune)
     kind = document_type()
     procedure.result_document_type = kind
     procedure.save()

@@ -22,8 +22,15 @@ ACCOUNTS = [
 
 
 @pytest.fixture
-def seeded(db, settings):
+def seeded(db, settings, tmp_path):
+    from dossiers.integrations import signing
+
+    # As `make run` does (DEBUG on): the demo CA signs the demo's results.
+    settings.ONESTOP_SIGNING_DIR = str(tmp_path / "signing")
+    signing.forget_cached()
     call_command("seed_demo", "--force", "--dossiers", "40", stdout=None)
+    yield
+    signing.forget_cached()
 
 
 def test_refuses_with_debug_off(db, settings):

@@ -32,11 +32,14 @@ class DocumentType(models.Model):
         return f"{self.name} ({self.code})"
 
 
-def is_electronic_original(content_type: str) -> bool:
-    """Whether a result file is issued as an electronic document (a PDF as issued) rather than
-    a scan of a paper one (an image). The one place that says so: once results are signed
-    (PAdES), this becomes "the stored file carries the agency's signature"."""
-    return content_type == "application/pdf"
+def is_electronic_original(attachment) -> bool:
+    """Whether a result file is issued as an electronic document: a PDF carrying the issuing
+    agency's digital signature on this very file (dossiers/signatures.py), which is what gives an
+    electronic result its legal value. Not a scan of a result signed on paper (an image), nor an
+    unsigned PDF (an agency without a signing certificate)."""
+    if attachment.content_type != "application/pdf" or not attachment.sha256:
+        return False
+    return attachment.signatures.filter(sha256=attachment.sha256).exists()
 
 
 class StoredDocument(AppendOnly):
