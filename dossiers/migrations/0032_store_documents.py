@@ -10,7 +10,8 @@ from django.db import migrations, models
 # The store is append-only like the audit tables (0002, 0010, 0020): on PostgreSQL, triggers
 # refuse UPDATE, DELETE and TRUNCATE on the store and on its sealed history.
 HISTORY_TABLES = ["dossiers_historicalstoreddocument"]
-STORE_TABLES = ["dossiers_storeddocument", *HISTORY_TABLES]
+APPEND_ONLY_TABLES = ["dossiers_storeddocument"]
+STORE_TABLES = [*APPEND_ONLY_TABLES, *HISTORY_TABLES]
 
 
 def append_only(apps, schema_editor):
