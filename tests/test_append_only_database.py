@@ -14,23 +14,23 @@ from dossiers.models import AppendOnlyQuerySet
 TRUNCATE = import_module("dossiers.migrations.0020_truncate_append_only")
 
 
-def _later_append_only_tables() -> list[str]:
-    """Append-only tables made after 0020 by migrations that set their own triggers, each
-    listing them in its APPEND_ONLY_TABLES (found by name, whatever the migration's number)."""
+def _later_tables(listing: str) -> list[str]:
+    """Append-only (APPEND_ONLY_TABLES) or history (HISTORY_TABLES) tables made after 0020 by
+    migrations that set their own triggers, each listing them (found by name, whatever the
+    migration's number)."""
     import pkgutil
 
     import dossiers.migrations as package
 
     tables = []
     for module in pkgutil.iter_modules(package.__path__):
-        if module.name[:4].isdigit() and module.name > "0020":
-            tables += getattr(
-                import_module(f"{package.__name__}.{module.name}"), "APPEND_ONLY_TABLES", []
-            )
+        if module.name[:4].isdigit() and module.name[:4] > "0020":
+            tables += getattr(import_module(f"{package.__name__}.{module.name}"), listing, [])
     return tables
 
 
-LATER = _later_append_only_tables()
+LATER = _later_tables("APPEND_ONLY_TABLES")
+LATER_HISTORY = _later_tables("HISTORY_TABLES")
 
 
 def test_every_append_only_and_history_table_is_listed():
@@ -46,12 +46,12 @@ def test_every_append_only_and_history_table_is_listed():
     assert "dossiers_historicalattachment" in historical
     assert "dossiers_payment" in LATER
     assert set(TRUNCATE.APPEND_ONLY_TABLES) | set(LATER) == append_only
-    assert set(TRUNCATE.TABLES) | set(LATER) == append_only | historical
+    assert set(TRUNCATE.TABLES) | set(LATER) | set(LATER_HISTORY) == append_only | historical
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db
-@pytest.mark.parametrize("table", TRUNCATE.TABLES + LATER)
+@pytest.mark.parametrize("table", TRUNCATE.TABLES + LATER + LATER_HISTORY)
 def test_postgres_refuses_truncate(table):
     with (
         pytest.raises(DatabaseError, match=f"TRUNCATE on {table} is not allowed"),
