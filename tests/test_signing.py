@@ -264,3 +264,22 @@ def test_what_cannot_be_signed_says_why(signing_ca, commune):
     for data in (encrypted.getvalue(), b"%PDF-1.7\nnot really", b"\x89PNG\r\n"):
         with pytest.raises(signing.NotSignable):
             signing.sign_pdf(data, agency=commune, key=key, signer_name="A", reason="R")
+
+
+def test_a_revision_appended_after_the_signature_is_called_modified(signing_ca, commune):
+    """An incremental update after signing keeps the signed bytes intact, but a new signature
+    field with its own appearance can paint anything over the page: not "genuine"."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields
+
+    signing_ca.install(signing_ca.dir, commune)
+    signed = _sign(commune)
+    writer = IncrementalPdfFileWriter(io.BytesIO(signed.content))
+    fields.append_signature_field(
+        writer, fields.SigFieldSpec("Overlay", on_page=0, box=(0, 0, 200, 200))
+    )
+    appended = io.BytesIO()
+    writer.write(appended)
+    assert appended.getvalue().startswith(signed.content)  # the signed bytes are untouched
+    verdict = signing.verify_pdf(appended.getvalue())
+    assert verdict.outcome == Outcome.MODIFIED, verdict.reason

@@ -510,8 +510,11 @@ def _verdict(status, signature, digest: str, count: int) -> Verdict:
 
 
 def _only_signature_updates(status) -> bool:
-    """Later revisions that only add signatures, timestamps or validation data."""
+    """Later revisions that only add validation data or document timestamps (what keeps a
+    signature verifiable over the years). Anything more, even what PAdES calls "form filling"
+    (a new signature field with its own appearance, which can paint over the page), is a
+    change to what was signed: the page calls it modified."""
     from pyhanko.sign.diff_analysis import ModificationLevel
 
     level = status.modification_level
-    return level is not None and level <= ModificationLevel.FORM_FILLING
+    return level is not None and level <= ModificationLevel.LTA_UPDATES
