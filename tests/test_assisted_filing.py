@@ -3,10 +3,10 @@ online-only procedures (no paper intake: the 2025 directive on essential online 
 
 import pytest
 
-from dossiers import services
+from dossiers import clock, services
 from dossiers.demo.scenarios import pdf_upload
 from dossiers.errors import ValidationFailed
-from dossiers.models import Channel, Dossier, OutgoingEmail
+from dossiers.models import Channel, Dossier, OutgoingEmail, StoredDocument
 from dossiers.workflow import EventType, Status
 
 from .conftest import actor
@@ -21,6 +21,16 @@ def online_only(procedure):
     procedure.channels = [Channel.ONLINE]
     procedure.save()
     return procedure
+
+
+@pytest.fixture
+def vouched(citizen):
+    """`citizen`, whose ID number the e-ID has proved (only such an account is filed into)."""
+    profile = citizen.citizen_profile
+    profile.eid_issuer, profile.eid_subject = "https://eid.example", "sub-0001"
+    profile.eid_verified_at = clock.now()
+    profile.save()
+    return citizen
 
 
 def _post_assisted(client, procedure, **extra):
@@ -98,7 +108,7 @@ def test_the_api_says_a_procedure_is_online_only(client, citizen, online_only):
 
 
 def test_reception_files_online_for_a_citizen_with_an_account(
-    client, reception, citizen, procedure, commune
+    client, reception, citizen, vouched, procedure, commune
 ):
     client.force_login(reception)
     response = _post_assisted(client, procedure, full_name="Tên gõ sai")
@@ -109,7 +119,10 @@ def test_reception_files_online_for_a_citizen_with_an_account(
     # The account's profile is the applicant: what the official typed is not used.
     assert dossier.applicant["full_name"] == "Nguyễn Văn An"
     assert dossier.form_data["full_name"] == "Nguyễn Văn An"
-    assert dossier.attachments.exclude(file="").get().original_name == "to-khai.pdf"
+    # The scan is the paper's one attachment, digitised into the store (reusable later).
+    scan = dossier.attachments.get()
+    assert scan.original_name == "to-khai.pdf" and scan.paper_original_seen
+    assert StoredDocument.objects.get(source_attachment=scan).owner_id_number == "031090001234"
     assert dossier.fee_vnd == procedure.fee_for(Channel.ONLINE)
     event = dossier.events.get(event_type=EventType.INTAKE)
     assert event.data["assisted"] is True and event.data["assisted_by"] == reception.username
@@ -124,6 +137,23 @@ def test_reception_files_online_for_a_citizen_with_an_account(
     assert client.get(f"/api/v1/dossiers/{dossier.code}/").json()["assisted_by"] == "reception"
     client.force_login(citizen)
     assert client.get(f"/my/dossiers/{dossier.pk}/").status_code == 200
+
+
+def test_an_account_whose_number_was_only_typed_is_not_filed_into(
+    client, reception, citizen, procedure
+):
+    """Anyone can sign up typing another person's ID number: such an account must not receive
+    that person's dossier. The person is recorded from what the official types instead."""
+    client.force_login(reception)
+    response = _post_assisted(client, procedure)
+    assert response.status_code == 400  # no account: the name must be typed
+    assert not Dossier.objects.exists()
+    response = _post_assisted(client, procedure, full_name="Nguyễn Văn An")
+    dossier = Dossier.objects.get()
+    assert response.status_code == 302 and dossier.applicant_user is None
+    assert dossier.events.get(event_type=EventType.INTAKE).data["applicant_account"] is False
+    client.force_login(citizen)
+    assert client.get(f"/my/dossiers/{dossier.pk}/").status_code == 404
 
 
 def test_reception_files_online_for_a_person_without_an_account(
@@ -149,7 +179,7 @@ def test_reception_files_online_for_a_person_without_an_account(
 
 
 def test_an_online_only_procedure_is_filed_by_assisted_filing(
-    client, reception, citizen, online_only
+    client, reception, vouched, online_only
 ):
     client.force_login(reception)
     assert _post_assisted(client, online_only).status_code == 302
@@ -200,7 +230,7 @@ def test_the_service_refuses_an_account_holder_on_a_paper_channel(
 
 
 def test_the_citizen_page_says_the_dossier_was_filed_for_them(
-    client, reception, citizen, online_only
+    client, reception, citizen, vouched, online_only
 ):
     client.force_login(reception)
     _post_assisted(client, online_only)
@@ -211,7 +241,7 @@ def test_the_citizen_page_says_the_dossier_was_filed_for_them(
     assert "Chỉ nộp trực tuyến" in detail
 
 
-def test_assisted_filing_is_not_held_to_the_e_id_requirement(client, reception, citizen, procedure):
+def test_assisted_filing_is_not_held_to_the_e_id_requirement(client, reception, vouched, procedure):
     procedure.eid_required = True
     procedure.save()
     client.force_login(reception)

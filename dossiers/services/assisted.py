@@ -7,11 +7,17 @@ recorded as assisted (who assisted, in the dossier's `assisted_by` and in the in
 data) and the applicant told by the usual e-mail of the intake event (notify.py says it was
 filed for them, and by whom).
 
-Who the applicant is: the ID number decides. A citizen with an account (a profile with that
-number) gets the dossier in their account, with their profile's data (given once, and vouched
-for by the e-ID when it was); the official types nothing more, and the citizen follows, pays
-and collects online. A person without an account is recorded from the details typed at the
-counter, as counter intake does.
+Who the applicant is: the ID number decides, and only where the e-ID has proved it. A citizen
+whose account's number came from the e-ID gets the dossier in their account, with their
+profile's data (given once, vouched for by the e-ID); the official types nothing more, and the
+citizen follows, pays and collects online. Anyone else — no account, or an account whose number
+was only typed at sign-up, which proves nothing (whoever registered first with another person's
+number must not receive that person's dossier) — is recorded from the details typed at the
+counter, as counter intake does, and follows with the receipt's code and lookup key.
+
+The scans go through counter intake's digitisation (`scans=`): each on its paper's own
+attachment and in the documents store under the applicant's ID number, so an assisted dossier
+counts as digitised and its papers can be reused later.
 """
 
 from __future__ import annotations
@@ -25,16 +31,19 @@ from django.utils.translation import gettext as _
 from ..errors import ValidationFailed
 from ..models import Agency, Channel, Dossier, Procedure
 from ..validators import APPLICANT_FIELDS, id_number_problem
-from .attachments import attachment_add
 from .base import Actor
 from .intake import dossier_intake
 
 
 def account_of(id_number: str):
-    """The citizen account with this ID number, or None."""
+    """The active citizen account whose ID number the e-ID proved, or None."""
     return (
         get_user_model()
-        .objects.filter(citizen_profile__id_number=id_number, is_active=True)
+        .objects.filter(
+            citizen_profile__id_number=id_number,
+            citizen_profile__eid_verified_at__isnull=False,
+            is_active=True,
+        )
         .select_related("citizen_profile")
         .first()
     )
@@ -85,9 +94,7 @@ def dossier_file_assisted(
             note=note,
             requested_delivery=requested_delivery,
             assisted_for=account,
+            scans=scans,
+            no_scan_reasons={},
         )
-        for doc_id in sorted(scans):
-            attachment_add(
-                actor=actor, dossier=dossier, upload=scans[doc_id], document=documents[doc_id]
-            )
     return dossier
