@@ -133,7 +133,13 @@ def parse(content: bytes) -> Statement:
         raise StatementError(_("Tệp sao kê trống."))
     header_line = rows[0]
     delimiter = max((";", ",", "\t"), key=header_line.count)
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    # Universal newlines: some exports end lines with a bare "\r" (old Excel for Mac).
+    try:
+        reader = iter(list(csv.reader(io.StringIO(text, newline=None), delimiter=delimiter)))
+    except csv.Error as error:
+        raise StatementError(
+            _("Tệp sao kê không đúng định dạng CSV (%(error)s).") % {"error": error}
+        ) from None
     header = [_plain(name) for name in next(reader)]
     positions = {}
     for key, names in COLUMNS.items():

@@ -140,7 +140,7 @@ def test_the_whole_reuse_flow(client, held, citizen, reception, commune):
     assert from_store["sha256"] == entry.sha256
 
 
-def test_another_citizen_cannot_reuse_it(client, held, citizen2, commune):
+def test_another_citizen_cannot_reuse_it(client, held, citizen, citizen2, commune):
     entry, asking, paper = held
     form_paper = asking.documents.get(order=1)
     client.force_login(citizen2)
@@ -171,6 +171,25 @@ def test_another_citizen_cannot_reuse_it(client, held, citizen2, commune):
         )
     assert "stored" in refused.value.fields
     assert not draft.attachments.exists()
+    # Digits that are not ASCII decimals ("²" is a digit to str.isdigit, not to int): refused.
+    for odd in ("²", "٣", "1e3"):
+        with pytest.raises(ValidationFailed):
+            services.attachment_reuse_stored(
+                actor=actor(citizen2), dossier=draft, stored_id=odd, document=paper
+            )
+    client.force_login(citizen)
+    response = client.post(
+        f"/procedures/{asking.code}/apply/",
+        {
+            "client_token": "t-odd",
+            "agency": commune.pk,
+            "f_full_name": "Nguyễn Văn An",
+            f"doc_{form_paper.pk}": scenarios.pdf_upload("to-khai.pdf"),
+            f"stored_{paper.pk}": "²",
+            "intent": "submit",
+        },
+    )
+    assert response.status_code == 400
 
 
 def test_only_the_papers_of_that_type_and_visible_results_are_offered(held, citizen, make_dossier):

@@ -165,6 +165,17 @@ def test_preview_then_confirm_then_the_same_file_again(client, reception, owing)
     assert "FT200" in dossier_page and "fee_receipt" in dossier_page
 
 
+def test_bare_carriage_returns_are_line_ends_and_a_broken_csv_is_refused():
+    """Old Excel-for-Mac exports end lines with a bare CR; a field larger than the CSV reader
+    takes is refused with a message, never a crash."""
+    statement = parse(b"date,amount,description,transaction_id\r03/12/2026,15000,x,FT1\r")
+    [line] = statement.lines
+    assert (line.amount_vnd, line.transaction_id) == (15000, "FT1")
+    huge = b'date,amount,description,transaction_id\n03/12/2026,1,"' + b"x" * 200_000 + b'",T\n'
+    with pytest.raises(StatementError, match="CSV"):
+        parse(huge)
+
+
 def test_a_bad_file_is_a_form_error(client, reception, commune):
     client.force_login(reception)
     response = client.post(

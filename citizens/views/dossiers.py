@@ -284,7 +284,7 @@ def _check_first_submission(request, procedure, form):
         choice = request.POST.get(f"stored_{d.pk}", "")
         if d.pk in uploads or not choice:
             continue
-        entry = stored.get(int(choice)) if choice.isdigit() else None
+        entry = stored.get(int(choice)) if choice.isdecimal() and choice.isascii() else None
         if entry is None or entry.document_type_id != d.document_type_id:
             upload_errors[d.pk] = [_("Không tìm thấy giấy tờ đã chọn trong kho giấy tờ của bạn.")]
         else:

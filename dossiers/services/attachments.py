@@ -198,7 +198,7 @@ def attachment_reuse_stored(
     if document.procedure_id != dossier.procedure_id:
         raise ValidationFailed(fields={"document_type": [_("Giấy tờ không thuộc thủ tục này.")]})
     stored = None
-    if str(stored_id).isdigit():
+    if str(stored_id).isdecimal() and str(stored_id).isascii():
         stored = reusable_documents(actor.user).filter(pk=int(stored_id)).first()
     if stored is None:
         raise ValidationFailed(
