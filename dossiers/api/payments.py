@@ -10,6 +10,7 @@ that retries (it did not see our answer) stops retrying.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
 from django.core.exceptions import ImproperlyConfigured
@@ -43,6 +44,16 @@ KEPT_HEADERS = (
     "content-type",
     "user-agent",
 )
+
+
+def _kept_body(body: bytes, reason: str) -> str:
+    """What the refusal log keeps of the body. An unsigned one could come from anyone, and the
+    log is append-only: only its size and fingerprint, so that nobody fills the log; a signed
+    body (the gateway's, refused for what it says) is kept to reconcile."""
+    if reason == PaymentRefusal.Reason.SIGNATURE:
+        return f"(unsigned: {len(body)} bytes, sha256 {hashlib.sha256(body).hexdigest()})"
+    return body.decode("utf-8", "replace")
+
 
 Answer = inline_serializer(
     "PaymentCallbackAnswer",
@@ -110,7 +121,7 @@ class PaymentCallbackView(APIView):
                 detail=refused.detail,
                 ip=ip,
                 headers={k: request.headers[k] for k in KEPT_HEADERS if k in request.headers},
-                body=body.decode("utf-8", "replace"),
+                body=_kept_body(body, refused.reason),
                 dossier=getattr(refused, "dossier", None),
             )
             if refused.reason == PaymentRefusal.Reason.SIGNATURE:
