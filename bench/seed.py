@@ -598,6 +598,9 @@ class Builder:
             "rescheduled_at": None,
             "lookup_key": "".join(rng.choices("ABCDEFGHJKMNPQRSTUVWXYZ23456789", k=10)),
             "rating": "",
+            # Issue 14's columns: filed with a password account, not through assisted filing.
+            "eid_acr": "",
+            "assisted_by_id": None,
             "rating_comment": "",
             "rated_at": None,
             "applicant_user_id": user_id,
@@ -985,7 +988,7 @@ class _Chain:
 
     def step(self, state, event_type, from_status, to_status, who, at, note, data) -> None:
         from dossiers.audit import event_content_hash, fingerprint_of
-        from dossiers.sealing import history_content_hash
+        from dossiers.sealing import ADDED_LATER, history_content_hash, unused_later_column
 
         b = self.b
         stamps = b.stamps
@@ -999,8 +1002,12 @@ class _Chain:
         # database gives it back (what audit.history_fingerprint hashes).
         canonical = {}
         stored = {}
+        added_later = ADDED_LATER.get(b.label, ())
         for name, kind in REF["history_tracked"]:
             value = state[name]
+            if name in added_later and unused_later_column(value):
+                stored[name] = value  # in the row, not in the seal (sealing.ADDED_LATER)
+                continue
             if kind == "dt" and value is not None:
                 stamp = stamps.get(value)
                 canonical[name], stored[name] = stamp[0], stamp[1]
@@ -1239,6 +1246,10 @@ def load_accounts(cursor, count: int, rng, today: dt.date, user_id_from: int, lo
             email=snapshot["email"],
             address=snapshot["address"],
             user_id=user_id,
+            # A password account: no e-ID has vouched for it.
+            eid_issuer="",
+            eid_subject="",
+            eid_verified_at=None,
         )
         profiles.append(
             "\t".join(

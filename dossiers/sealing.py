@@ -313,7 +313,7 @@ ADDED_LATER = {
 }
 
 
-def _unused(value) -> bool:
+def unused_later_column(value) -> bool:
     # Not `value in (...)`: 0 == False, and a 0 is a value like any other.
     return value is None or value is False or (type(value) in (str, list, dict) and not value)
 
@@ -326,7 +326,7 @@ def history_values_hash(model, value_of, *, stored: bool = False) -> str:
     added_later = ADDED_LATER.get(model._meta.label_lower, ())
     for f in sealed_fields(model):
         value = value_of(f.attname)
-        if f.attname in added_later and _unused(value):
+        if f.attname in added_later and unused_later_column(value):
             continue
         if value is None:
             content[f.attname] = None

@@ -32,7 +32,9 @@ def _signed_in(user) -> dict:
     """The header's "who am I": a name, and for staff their roles (in the active language) at
     each of their agencies."""
     posts: dict[int, dict] = {}
-    for membership in memberships_of(user):
+    # In the roles' own order (reception before specialist...), whatever order the rows come in.
+    order = list(Role.values)
+    for membership in sorted(memberships_of(user), key=lambda m: order.index(m.role)):
         post = posts.setdefault(
             membership.agency_id, {"agency": membership.agency.name, "roles": []}
         )
