@@ -522,6 +522,14 @@ def result_visible_q(dossier_path: str = "") -> Q:
 # --- the documents store ---------------------------------------------------------------------
 
 
+def counter_payment_problem(user, dossier: Dossier) -> str | None:
+    """Why `user` may not record at the counter a fee paid for `dossier` (None: they may). Only
+    reception of the dossier's receiving agency takes money at its counter."""
+    if dossier.receiving_agency_id in agency_ids_with_role(user, Role.RECEPTION):
+        return None
+    return _("Chỉ cán bộ một cửa của nơi tiếp nhận hồ sơ được ghi nhận phí nộp tại quầy.")
+
+
 def reusable_documents(user):
     """The store's entries `user` may attach to their own dossiers instead of uploading: those
     whose owner ID number is the ID number of the user's citizen profile, of a known document

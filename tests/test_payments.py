@@ -495,6 +495,47 @@ def test_a_fee_due_at_filing_is_paid_online_without_touching_the_lifecycle(
     assert Payment.objects.count() == 1
 
 
+def test_a_fee_due_at_filing_paid_at_the_counter_is_recorded_by_reception(
+    client, citizen, reception, specialist, reception2, filed
+):
+    """Paid in cash at the counter: reception of the receiving agency records it against the
+    counter's receipt number; nothing is owed online any more, and the lifecycle is untouched."""
+    url = reverse("office:filing_fee_counter", args=[filed.pk])
+    page = reverse("office:dossier", args=[filed.pk])
+    client.force_login(specialist)
+    assert 'name="receipt_number"' not in client.get(page).content.decode()
+    response = client.post(url, {"receipt_number": "0004567"})
+    assert response.status_code == 403
+    assert "Chỉ cán bộ một cửa của nơi tiếp nhận" in response.content.decode()
+    client.force_login(reception2)  # another commune's reception: the dossier is not theirs
+    assert client.post(url, {"receipt_number": "0004567"}).status_code == 404
+    client.force_login(reception)
+    assert 'name="receipt_number"' in client.get(page).content.decode()
+    response = client.post(url, {"receipt_number": "  "})
+    assert response.status_code == 302 and not Payment.objects.exists()
+    response = client.post(url, {"receipt_number": "0004567"})
+    assert response.status_code == 302
+    paid = Payment.objects.get()
+    assert (paid.method, paid.outcome, paid.amount_vnd, paid.transaction_id) == (
+        "counter",
+        Payment.Outcome.FILING_FEE,
+        15000,
+        "0004567",
+    )
+    dossier = Dossier.objects.get(pk=filed.pk)
+    assert (dossier.status, dossier.version) == (Status.SUBMITTED, filed.version)
+    event = dossier.events.order_by("-seq").first()
+    assert event.event_type == EventType.FILING_FEE_PAID and event.role == Role.RECEPTION
+    assert audit.verify_dossier(dossier) is None
+    assert payment.owed(dossier) is None
+    # Nothing owed any more: a second receipt is refused, the citizen is not asked to pay.
+    client.post(url, {"receipt_number": "0004568"})
+    assert Payment.objects.count() == 1
+    client.force_login(citizen)
+    mine = client.get(reverse("citizens:dossier_detail", args=[filed.pk])).content.decode()
+    assert 'class="vietqr"' not in mine and paid.receipt_number in mine
+
+
 def test_a_persons_account_with_the_payment_accounts_name_is_never_it(owing, commune, settings):
     person = type(owing.applicant_user).objects.create_user("cong-thanh-toan", password="x-y-z-1")
     Membership.objects.create(user=person, agency=commune, role=Role.INTEGRATION)

@@ -6,10 +6,11 @@ confirmation (a hidden field), is read and matched again, and only then recorded
 from __future__ import annotations
 
 from django.contrib import messages
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from onestop.web import answer_domain_error, forbidden, role_required
 
@@ -18,7 +19,9 @@ from ..errors import DomainError
 from ..models import Agency
 from ..permissions import agency_ids_with_role, is_official
 from ..services import Actor
+from ..services.payments import filing_fee_record_at_counter
 from ..workflow import Role
+from . import queues
 
 RECEPTION_ONLY = gettext_lazy("Chỉ cán bộ một cửa được nhập sao kê ngân hàng.")
 
@@ -98,3 +101,25 @@ def statement_import(request):
             "filename": upload.name,
         },
     )
+
+
+@role_required(is_official, gettext_lazy("Trang này dành cho cán bộ."))
+@require_POST
+def filing_fee_counter(request, pk: int):
+    """Reception records the fee due at filing of an online filing, paid at the counter."""
+    dossier = get_object_or_404(queues.office_dossiers(request.user), pk=pk)
+    back = reverse("office:dossier", args=[dossier.pk]) + "#payment"
+    try:
+        paid = filing_fee_record_at_counter(
+            actor=Actor.from_request(request),
+            dossier=dossier,
+            receipt_number=request.POST.get("receipt_number", ""),
+        )
+    except DomainError as error:
+        return answer_domain_error(request, error, back=back)
+    messages.success(
+        request,
+        _("Đã ghi nhận phí, lệ phí nộp tại quầy; biên lai điện tử số %(number)s.")
+        % {"number": paid.receipt_number},
+    )
+    return redirect(back)

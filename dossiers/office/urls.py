@@ -15,6 +15,11 @@ urlpatterns = [
     path("assisted/<str:code>/", assisted.assisted, name="assisted"),
     path("register/", views.register, name="register"),
     path("payments/import/", payments.statement_import, name="statement_import"),
+    path(
+        "dossiers/<int:pk>/filing-fee/",
+        payments.filing_fee_counter,
+        name="filing_fee_counter",
+    ),
     path("exports/", views.exports, name="exports"),
     path("exports/<int:pk>/download/", views.export_download, name="export_download"),
     path("dossiers/<int:pk>/", views.dossier_page, name="dossier"),

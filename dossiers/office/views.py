@@ -36,6 +36,7 @@ from ..permissions import (
     agency_ids_with_role,
     authorize_role,
     available_actions,
+    counter_payment_problem,
     is_official,
     official_agency_ids,
 )
@@ -309,6 +310,8 @@ def _render_dossier(request, dossier, failed_action=None, failed_form=None, stat
         "slips": slips.listing(dossier, staff=True),
         "appointment": appointment.current(dossier),
         **payment.page_context(dossier),  # office/_payment.html
+        # The fee due at filing, paid at this counter: reception of the receiving agency.
+        "counter_fee": counter_payment_problem(request.user, dossier) is None,
         "left": time_left(dossier, now, calendar),
         "pauses": dossier.pauses.all(),
         "undelivered": notify.undelivered(dossier),

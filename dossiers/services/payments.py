@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 from .. import clock, outbox
 from .. import payment as payment_info
 from ..audit import append_event, store_head
-from ..errors import NotFound
+from ..errors import Forbidden, NotFound, ValidationFailed
 from ..models import (
     Agency,
     ClockPause,
@@ -43,9 +43,9 @@ from ..models import (
     PaymentMethod,
     PaymentRefusal,
 )
-from ..permissions import can_see, is_payment_account
+from ..permissions import can_see, counter_payment_problem, is_payment_account
 from ..workflow import Action, EventType, Role
-from .base import Actor, Context, perform
+from .base import Actor, Context, perform, require_text
 from .deadlines import close_pause
 
 # A payment's evidence kept with a refusal, at most this long.
@@ -243,6 +243,42 @@ def _filing_fee(actor: Actor, dossier: Dossier, fields: dict) -> Payment:
     store_head(dossier)
     outbox.record(dossier, event)
     return paid
+
+
+def filing_fee_record_at_counter(*, actor: Actor, dossier: Dossier, receipt_number: str) -> Payment:
+    """Reception records the fee due at filing of an online filing, paid at its counter
+    (against the counter's own receipt number): the same record as the gateway's or a
+    statement's (status and clock unchanged, its own audit event, the electronic receipt)."""
+    receipt_number = require_text(receipt_number, "receipt_number", _("Vui lòng nhập số biên lai."))
+    with transaction.atomic():
+        locked = Dossier.objects.select_for_update().get(pk=dossier.pk)
+        if not can_see(actor.user, locked):
+            raise NotFound()
+        problem = counter_payment_problem(actor.user, locked)
+        if problem:
+            raise Forbidden(problem)
+        owed = payment_info.owed(locked)
+        if owed is None or not owed.at_filing:
+            raise ValidationFailed(_("Hồ sơ không có phí, lệ phí nộp hồ sơ đang chờ nộp."))
+        transaction_id = receipt_number[:100]
+        if Payment.objects.filter(
+            method=PaymentMethod.COUNTER, transaction_id=transaction_id
+        ).exists():
+            message = _("Số biên lai này đã được ghi nhận.")
+            raise ValidationFailed(message, fields={"receipt_number": [message]})
+        return _filing_fee(
+            actor,
+            locked,
+            {
+                "method": PaymentMethod.COUNTER,
+                "transaction_id": transaction_id,
+                "amount_vnd": owed.amount_vnd,
+                "paid_at": clock.now(),
+                "payer_name": (locked.applicant.get("full_name") or "")[:255],
+                "confirmed_by": actor.user,
+                "source": _("Nộp tại quầy, biên lai %(number)s") % {"number": receipt_number},
+            },
+        )
 
 
 def _reconcile(dossier: Dossier, fields: dict) -> Payment:
