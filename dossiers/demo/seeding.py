@@ -383,12 +383,15 @@ class DemoBuilder:
             if received is not None:
                 break
         cast = self._cast(commune, owner)
+        # The first dossier that can be a walk-in is one, so that even a small demo shows
+        # counter intake (and its digitisation) whatever the draws and the day.
         counter = (
             target not in (Status.DRAFT, Status.SUBMITTED, Status.REFUSED, Status.WITHDRAWN)
             and owner not in (self.people["citizen"], self.people["citizen2"])
             and procedure.accepts(Channel.COUNTER)
-            and rng.random() < 0.35
+            and (rng.random() < 0.35 or not getattr(self, "_walk_in_made", False))
         )
+        self._walk_in_made = getattr(self, "_walk_in_made", False) or counter
         if target in (Status.DRAFT, Status.SUBMITTED):
             received = self._working_instant(rng.randint(0, 3))
             received = min(received, self.now - dt.timedelta(minutes=20))
@@ -428,9 +431,13 @@ class DemoBuilder:
             f.key: scenarios.sample_answer(f, profile.snapshot()) for f in procedure.fields.all()
         }
         # Digitised at the counter: most papers scanned, the others with the reason why not.
+        # The first walk-in always keeps one paper unscanned, so that the demo shows the case
+        # (and its digitisation share is below 100 %) whatever the draws and the day.
         scans, reasons = {}, {}
-        for paper in papers:
-            if self.rng.random() < 0.7:
+        first = not getattr(self, "_unscanned_shown", False) and bool(papers)
+        self._unscanned_shown = getattr(self, "_unscanned_shown", False) or first
+        for index, paper in enumerate(papers):
+            if not (first and index == 0) and self.rng.random() < 0.7:
                 scans[paper] = scenarios.pdf_upload("ban-chup.pdf")
             else:
                 reasons[paper] = self.rng.choice(NO_SCAN_REASONS)

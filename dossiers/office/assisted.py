@@ -25,6 +25,7 @@ from .views import (
     _dossier_url,
     _plain,
     _reception_agencies,
+    checked_uploads,
     official_required,
 )
 
@@ -74,14 +75,7 @@ def assisted(request, code):
         return render(request, "office/assisted.html", context)
     if not (applicant_form.is_valid() and answers_form.is_valid()):
         return render(request, "office/assisted.html", context, status=400)
-    scans, problems = {}, []
-    for document in documents:
-        upload = request.FILES.get(f"doc_{document.pk}")
-        if upload:
-            try:
-                scans[document.pk] = services.check_upload(upload, document.allowed_types)
-            except ValidationFailed as error:
-                problems += [f"{document.name}: {p}" for ps in error.fields.values() for p in ps]
+    scans, problems = checked_uploads(request, documents)
     if problems:
         context["errors"] = problems
         messages.error(request, _("Một số tệp không được chấp nhận; vui lòng xem bên dưới."))

@@ -74,6 +74,20 @@ def _visible(request, pk) -> Dossier:
     )
 
 
+def checked_uploads(request, documents) -> tuple[dict, list[str]]:
+    """Each paper's uploaded file (`doc_<id>`) checked before anything is written (counter
+    intake, assisted filing): the checked files by document id, and every refusal at once."""
+    checked, problems = {}, []
+    for document in documents:
+        upload = request.FILES.get(f"doc_{document.pk}")
+        if upload:
+            try:
+                checked[document.pk] = services.check_upload(upload, document.allowed_types)
+            except ValidationFailed as error:
+                problems += [f"{document.name}: {p}" for ps in error.fields.values() for p in ps]
+    return checked, problems
+
+
 def _dossier_url(dossier) -> str:
     return reverse("office:dossier", args=[dossier.pk])
 
@@ -508,14 +522,7 @@ def intake(request, code):
         return render(request, "office/intake.html", context, status=400)
     # Every file is checked before anything is written: a refused file leaves no dossier and no
     # stored file behind, and all refusals are reported at once.
-    checked, problems = {}, []
-    for document in documents:
-        upload = request.FILES.get(f"doc_{document.pk}")
-        if upload:
-            try:
-                checked[document.pk] = services.check_upload(upload, document.allowed_types)
-            except ValidationFailed as error:
-                problems += [f"{document.name}: {p}" for ps in error.fields.values() for p in ps]
+    checked, problems = checked_uploads(request, documents)
     if problems:
         context["errors"] = problems
         messages.error(request, _("Một số tệp không được chấp nhận; vui lòng xem bên dưới."))
